@@ -1,0 +1,1 @@
+"""Tier Zero's HTTP service (FastAPI): the widget, agent and editor endpoints, static pages and the action webhook."""

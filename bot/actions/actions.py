@@ -1,0 +1,331 @@
+"""The custom actions: answer from the knowledge base, collect the handoff form, and create the ticket."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.actions.runtime import get_runtime
+from bot.actions.texts import NOT_GIVEN, language_name, queue_name, reply_expectation
+from handoff import ArticleTried, HandoffRequest
+from handoff.service import get_conversation
+from kb import detect_language
+from kb.search import Candidate
+
+logger = logging.getLogger(__name__)
+
+SKIPPED = "__skipped__"
+MAX_FORM_FAILURES = 2
+MAX_ARTICLES_TRIED = 10
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+NAME_PREFIXES = re.compile(
+    r"^(my name is|my name's|i am|i'm|this is|it's|name:|私の名前は|名前は|わたしは|私は|제 이름은|저는|이름은)\s*",
+    re.IGNORECASE,
+)
+NAME_SUFFIXES = re.compile(r"\s*(です|と申します|といいます|입니다|이에요|예요|라고 합니다)[。.!！]*$")
+
+
+def _lang(tracker: Tracker) -> str:
+    return tracker.get_slot("lang") or "en"
+
+
+def _article_card(candidate: Candidate) -> dict[str, Any]:
+    runtime = get_runtime()
+    return {
+        "id": candidate.article.id,
+        "title": candidate.article.title,
+        "lang": candidate.article.lang,
+        "url": f"{runtime.public_url}/kb/{candidate.article.id}",
+        "snippet": candidate.article.summary,
+        "score": round(candidate.confidence, 4),
+    }
+
+
+def _tried(tracker: Tracker, candidates: list[Candidate]) -> list[dict[str, Any]]:
+    tried = list(tracker.get_slot("articles_tried") or [])
+    known = {a["article_id"] for a in tried}
+    for candidate in candidates:
+        if candidate.article.id not in known:
+            tried.append(
+                ArticleTried(
+                    article_id=candidate.article.id,
+                    title=candidate.article.title,
+                    score=round(candidate.confidence, 4),
+                    topic=candidate.article.topic,
+                ).model_dump()
+            )
+    return tried[-MAX_ARTICLES_TRIED:]
+
+
+def _utter_answer(dispatcher: CollectingDispatcher, candidate: Candidate, lang: str) -> None:
+    article = candidate.article
+    if article.lang == lang:
+        dispatcher.utter_message(response="utter_answer", summary=article.summary)
+    else:
+        dispatcher.utter_message(
+            response="utter_answer_other_language",
+            summary=article.summary,
+            article_lang_name=language_name(article.lang, lang),
+        )
+    dispatcher.utter_message(json_message={"articles": [_article_card(candidate)]})
+
+
+def _offer_handoff(dispatcher: CollectingDispatcher, question: str, reason: str, tried: list) -> list[EventType]:
+    dispatcher.utter_message(response="utter_needs_agent" if reason == "needs_agent" else "utter_no_answer")
+    if reason == "needs_agent":
+        dispatcher.utter_message(response="utter_no_answer")
+    return [
+        SlotSet("handoff_offered", True),
+        SlotSet("handoff_reason", reason),
+        SlotSet("unanswered_question", question),
+        SlotSet("articles_tried", tried),
+    ]
+
+
+class ActionSetLanguage(Action):
+    """Keep the `lang` slot on the customer's language: from the message's script, else as it was."""
+
+    def name(self) -> str:
+        return "action_set_language"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        metadata = tracker.latest_message.get("metadata") or {}
+        current = tracker.get_slot("lang") if tracker.get_slot("lang") != "en" else metadata.get("lang", "en")
+        lang = detect_language(tracker.latest_message.get("text") or "", default=current) or "en"
+        return [SlotSet("lang", lang)] if lang != tracker.get_slot("lang") else []
+
+
+class ActionAnswerFromKB(Action):
+    """Search the knowledge base and answer, offer a few articles to choose from, or offer a handoff."""
+
+    def name(self) -> str:
+        return "action_answer_from_kb"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        runtime = get_runtime()
+        lang = _lang(tracker)
+        question = tracker.latest_message.get("text") or ""
+        result = runtime.kb.search(question, lang=lang)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if result.decision == "answer" and result.best:
+            best = result.best
+            _utter_answer(dispatcher, best, lang)
+            tried = _tried(tracker, [best])
+            if "needs-agent" in best.article.tags:
+                return _offer_handoff(dispatcher, question, "needs_agent", tried)
+            return [SlotSet("handoff_offered", False), SlotSet("articles_tried", tried)]
+        if result.decision == "clarify":
+            choices = result.choices(runtime.kb.policy)
+            buttons = [
+                {"title": c.article.title, "payload": f'/choose_article{{"article_id":"{c.article.id}"}}'}
+                for c in choices
+            ]
+            none_title = _response_text(domain, "utter_none_of_these", lang)
+            buttons.append({"title": none_title, "payload": '/choose_article{"article_id":"none"}'})
+            dispatcher.utter_message(response="utter_clarify", buttons=buttons)
+            return [
+                SlotSet("handoff_offered", False),
+                SlotSet("unanswered_question", question),
+                SlotSet("articles_tried", _tried(tracker, choices)),
+            ]
+        if intent == "chitchat":
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return [SlotSet("handoff_offered", False)]
+        return _offer_handoff(dispatcher, question, "no_answer", _tried(tracker, result.candidates[:3]))
+
+
+def _response_text(domain: DomainDict, name: str, lang: str) -> str:
+    variants = domain.get("responses", {}).get(name, [])
+    for variant in variants:
+        for condition in variant.get("condition") or []:
+            if condition.get("name") == "lang" and condition.get("value") == lang:
+                return variant["text"]
+    return variants[0]["text"] if variants else name
+
+
+class ActionShowArticle(Action):
+    """Show the article the customer chose from the offered ones, or offer a handoff for "none of these"."""
+
+    def name(self) -> str:
+        return "action_show_article"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        runtime = get_runtime()
+        lang = _lang(tracker)
+        article_id = tracker.get_slot("article_id")
+        question = tracker.get_slot("unanswered_question") or ""
+        view = runtime.kb.articles.get(article_id or "")
+        if view is None:
+            return [
+                *_offer_handoff(dispatcher, question, "no_answer", _tried(tracker, [])),
+                SlotSet("article_id", None),
+            ]
+        candidate = Candidate(view, view.summary, "title", 1.0, 0.0, 0.0, 1.0)
+        _utter_answer(dispatcher, candidate, lang)
+        return [
+            SlotSet("handoff_offered", False),
+            SlotSet("article_id", None),
+            SlotSet("unanswered_question", None),
+        ]
+
+
+class ActionStartHandoff(Action):
+    """Say a person will take over, and pre-fill the form with what is already known."""
+
+    def name(self) -> str:
+        return "action_start_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        runtime = get_runtime()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        reason = "asked_for_person" if intent == "ask_human" else tracker.get_slot("handoff_reason") or "no_answer"
+        events: list[EventType] = [
+            SlotSet("handoff_reason", reason),
+            SlotSet("handoff_offered", False),
+            SlotSet("form_failures", {}),
+        ]
+        dispatcher.utter_message(response="utter_handoff_intro")
+        question = tracker.get_slot("unanswered_question")
+        if question and not tracker.get_slot("description"):
+            events.append(SlotSet("description", question))
+        with runtime.sessions() as session:
+            try:
+                conversation = get_conversation(session, tracker.sender_id)
+            except ValueError:
+                conversation = None
+            if conversation is not None:
+                if conversation.customer_name and not tracker.get_slot("customer_name"):
+                    events.append(SlotSet("customer_name", conversation.customer_name))
+                if conversation.customer_email and not tracker.get_slot("customer_email"):
+                    events.append(SlotSet("customer_email", conversation.customer_email))
+        return events
+
+
+class ActionDeclineHandoff(Action):
+    """The customer does not want a person after all."""
+
+    def name(self) -> str:
+        return "action_decline_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_how_can_i_help")
+        return [SlotSet("handoff_offered", False), SlotSet("unanswered_question", None)]
+
+
+class ActionCancelHandoff(Action):
+    """Leave the form without creating a ticket."""
+
+    def name(self) -> str:
+        return "action_cancel_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff_cancelled")
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("handoff_offered", False),
+            SlotSet("description", None),
+            SlotSet("form_failures", {}),
+        ]
+
+
+class ValidateHandoffForm(FormValidationAction):
+    """Check each answer; re-ask in the customer's language, and after two bad answers go on without it."""
+
+    def name(self) -> str:
+        return "validate_handoff_form"
+
+    def _reject(self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        failures = dict(tracker.get_slot("form_failures") or {})
+        failures[slot] = failures.get(slot, 0) + 1
+        if failures[slot] >= MAX_FORM_FAILURES:
+            dispatcher.utter_message(response="utter_skip_field")
+            return {slot: SKIPPED, "form_failures": failures}
+        dispatcher.utter_message(response=f"utter_invalid_{slot.removeprefix('customer_')}")
+        return {slot: None, "form_failures": failures}
+
+    def validate_customer_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        name = NAME_SUFFIXES.sub("", NAME_PREFIXES.sub("", str(value or "").strip())).strip(" .。!！")
+        if 0 < len(name) <= 100 and "@" not in name and not name.startswith("/") and any(c.isalpha() for c in name):
+            return {"customer_name": name}
+        return self._reject("customer_name", dispatcher, tracker)
+
+    def validate_customer_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        candidates = [w.strip("<>()[],;:。、") for w in str(value or "").split()]
+        email = next((w for w in candidates if EMAIL.match(w) and len(w) <= 254), None)
+        if email:
+            return {"customer_email": email.lower()}
+        return self._reject("customer_email", dispatcher, tracker)
+
+    def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if 2 <= len(text) <= 2000 and not text.startswith("/"):
+            return {"description": text}
+        return self._reject("description", dispatcher, tracker)
+
+
+class ActionCreateTicket(Action):
+    """Hand the conversation to the right tier-1 queue as a pre-filled ticket and tell the customer its id."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        runtime = get_runtime()
+        lang = _lang(tracker)
+
+        def given(slot: str) -> str | None:
+            value = tracker.get_slot(slot)
+            return None if value in (None, SKIPPED) else str(value)
+
+        question = tracker.get_slot("unanswered_question")
+        request = HandoffRequest(
+            conversation_id=tracker.sender_id,
+            reason=tracker.get_slot("handoff_reason") or "asked_for_person",
+            customer_name=given("customer_name"),
+            customer_email=given("customer_email"),
+            description=given("description") or question or "",
+            question=question,
+            lang=lang,
+            articles_tried=[ArticleTried(**a) for a in tracker.get_slot("articles_tried") or []],
+        )
+        try:
+            with runtime.sessions() as session:
+                ticket = runtime.handoff.hand_off(session, request)
+                session.commit()
+                reference, queue = ticket.reference, ticket.queue
+                expectation = reply_expectation(ticket.priority, lang)
+                ticket_json = {"id": ticket.id, "reference": reference, "queue": queue, "status": ticket.status}
+        except (SQLAlchemyError, ValueError):
+            logger.exception("could not create the ticket for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_ticket_failed")
+            return []
+        dispatcher.utter_message(
+            response="utter_ticket_created",
+            ticket_ref=reference,
+            queue_name=queue_name(queue, lang),
+            customer_name=given("customer_name") or NOT_GIVEN.get(lang, NOT_GIVEN["en"]),
+            reply_expectation=expectation,
+        )
+        dispatcher.utter_message(json_message={"ticket": ticket_json})
+        return [
+            SlotSet("handoff_offered", False),
+            SlotSet("handoff_reason", None),
+            SlotSet("unanswered_question", None),
+            SlotSet("description", None),
+            SlotSet("articles_tried", []),
+            SlotSet("form_failures", {}),
+        ]

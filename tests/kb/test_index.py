@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from kb.index import IndexMismatchError, Passage, VectorIndex
+
+
+def _unit(*values):
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_add_replace_remove_without_rebuild():
+    index = VectorIndex("m", 2)
+    index.add([Passage("a", "title", "A")], _unit(1, 0)[None, :], "a", 1)
+    index.add([Passage("b", "title", "B")], _unit(0, 1)[None, :], "b", 1)
+    assert index.search(_unit(1, 0.1), 1)[0][0] in index.article_passage_ids("a")
+    index.add([Passage("a", "title", "A2")], _unit(0.1, 1)[None, :], "a", 2)
+    assert index.article_versions == {"a": 2, "b": 1}
+    index.remove("b")
+    assert [index.passages[pid].article_id for pid, _ in index.search(_unit(0, 1), 5)] == ["a"]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    index = VectorIndex("m", 2)
+    index.add([Passage("a", "title", "A"), Passage("a", "body", "B")], np.stack([_unit(1, 0), _unit(0, 1)]), "a", 3)
+    index.save(tmp_path / "index")
+    loaded = VectorIndex.load(tmp_path / "index", "m", 2)
+    assert loaded.article_versions == {"a": 3}
+    assert loaded.search(_unit(0, 1), 1) == index.search(_unit(0, 1), 1)
+
+
+def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
+    VectorIndex("model-a", 2).save(tmp_path / "index")
+    with pytest.raises(IndexMismatchError, match="tierzero kb reindex"):
+        VectorIndex.load(tmp_path / "index", "model-b", 2)
+
+
+def test_no_saved_index_means_none(tmp_path):
+    assert VectorIndex.load(tmp_path / "nothing", "m", 2) is None
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        VectorIndex("m", 3).add([Passage("a", "title", "A")], np.zeros((1, 2), np.float32), "a", 1)

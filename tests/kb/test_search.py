@@ -1,0 +1,105 @@
+from collections import defaultdict
+
+import pytest
+
+from kb import KnowledgeBase
+from kb.articles import ArticleCreate, create_article, set_status
+
+
+def test_demo_questions_find_the_right_article_in_each_language(demo_kb, demo_questions):
+    hits, totals = defaultdict(int), defaultdict(int)
+    for row in demo_questions:
+        if row["group"] is None:
+            continue
+        best = demo_kb.search(row["query"], lang=row["lang"]).best
+        totals[row["lang"]] += 1
+        hits[row["lang"]] += best is not None and best.article.group == row["group"]
+    for lang in ("en", "ja", "ko"):
+        assert hits[lang] / totals[lang] >= 0.8, f"{lang}: {hits[lang]}/{totals[lang]} top-1"
+
+
+def test_answers_are_in_the_customers_language(demo_kb):
+    result = demo_kb.search("注文した荷物がどこにあるか知りたい", lang="ja")
+    assert result.best.article.lang == "ja"
+    assert result.best.article.group == "track-order"
+
+
+def test_answered_questions_are_mostly_right(demo_kb, demo_questions):
+    answered = wrong = 0
+    for row in demo_questions:
+        result = demo_kb.search(row["query"], lang=row["lang"])
+        if result.decision == "answer":
+            answered += 1
+            wrong += result.best.article.group != row["group"]
+    assert answered >= 40
+    assert wrong / answered <= 0.1
+
+
+def test_off_topic_questions_are_not_answered(demo_kb):
+    for question in ["Can you write me a poem about the sea?", "東京は今日雨が降りますか？"]:
+        assert demo_kb.search(question).decision != "answer"
+
+
+def test_candidates_explain_their_scores(demo_kb):
+    candidate = demo_kb.search("how do I reset my password", lang="en").best.to_dict()
+    assert candidate["article_id"] == "reset-password-en"
+    assert {"dense", "lexical", "fused", "confidence", "passage"} <= candidate.keys()
+
+
+@pytest.fixture
+def small_kb(sessions, embedder, tmp_path):
+    with sessions() as session:
+        create_article(
+            session,
+            ArticleCreate(
+                id="gift-cards-en",
+                lang="en",
+                title="How to redeem a gift card",
+                body="Enter the gift card code at checkout under Payment. The balance is applied at once.",
+                questions=["where do I enter my gift card code"],
+                status="published",
+            ),
+            author="test",
+        )
+        session.commit()
+    kb = KnowledgeBase(sessions, embedder, tmp_path / "index")
+    kb.sync()
+    return kb
+
+
+def test_a_japanese_question_finds_an_english_article(small_kb):
+    result = small_kb.search("ギフトカードのコードはどこに入力しますか？")
+    assert result.lang == "ja"
+    assert result.best.article.id == "gift-cards-en"
+    assert result.best.article.lang == "en"
+
+
+def test_published_changes_are_searchable_at_once(small_kb, sessions):
+    with sessions() as session:
+        article = create_article(
+            session,
+            ArticleCreate(
+                lang="en",
+                title="Recycling old electronics",
+                body="We take back old electronics for free: book a pickup in the app.",
+                status="published",
+            ),
+            author="test",
+        )
+        session.commit()
+        small_kb.refresh_article(article)
+        assert small_kb.search("do you recycle my old phone").best.article.id == article.id
+        set_status(session, article.id, "archived", "test")
+        session.commit()
+        small_kb.refresh_article(article)
+    assert all(c.article.id != article.id for c in small_kb.search("do you recycle my old phone").candidates)
+
+
+def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
+    reopened = KnowledgeBase(sessions, embedder, tmp_path / "index")
+    assert reopened.sync() == 0
+    with sessions() as session:
+        set_status(session, "gift-cards-en", "archived", "test")
+        session.commit()
+    assert reopened.sync() == 1
+    assert reopened.search("gift card").candidates == []
