@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "faiss.loader"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return args.func(args)
 
 

@@ -96,6 +96,8 @@ async def post_message(
         replies = await request.app.state.rasa.send(conversation_id, body.text, {"lang": lang})
         messages = to_messages(replies)
     except RasaUnavailable:
+        messages = []
+    if not messages:  # every rule ends in a reply, so silence means a failed action: never leave the customer hanging
         messages = [{"text": say(BOT_UNAVAILABLE, lang)}]
 
     with sessions() as session:

@@ -18,17 +18,25 @@ from kb.lang import normalize
 
 _TOKEN = re.compile(r"[0-9a-z]+|[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uff66-\uff9f]+")
 _CJK_START = "\u3040"
+# Function words carry no topic; matching on them only adds noise to the ranking.
+STOP_WORDS = frozenset(
+    "a an and are am be can could do does did for from have has how i i'm if in is it its me my of on or our "
+    "please so that the this to was we what when where which who why will with would you your s t".split()
+)
 
 
 def analyze(text: str) -> list[str]:
     """Split text into index terms: words for Latin script, character bigrams for CJK and Hangul runs.
 
     >>> analyze("Where's my ORDER? 注文を追跡")
-    ['where', 's', 'my', 'order', '注文', '文を', 'を追', '追跡']
+    ['order', '注文', '文を', 'を追', '追跡']
     """
     terms: list[str] = []
     for run in _TOKEN.findall(normalize(text).lower()):
-        if run[0] < _CJK_START or len(run) == 1:
+        if run[0] < _CJK_START:
+            if run not in STOP_WORDS:
+                terms.append(run)
+        elif len(run) == 1:
             terms.append(run)
         else:
             terms.extend(run[i : i + 2] for i in range(len(run) - 1))

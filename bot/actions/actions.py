@@ -186,11 +186,9 @@ class ActionStartHandoff(Action):
         runtime = get_runtime()
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         reason = "asked_for_person" if intent == "ask_human" else tracker.get_slot("handoff_reason") or "no_answer"
-        events: list[EventType] = [
-            SlotSet("handoff_reason", reason),
-            SlotSet("handoff_offered", False),
-            SlotSet("form_failures", {}),
-        ]
+        # handoff_offered stays as it is until the ticket is created or the form cancelled: the rule that
+        # started this form is conditioned on it.
+        events: list[EventType] = [SlotSet("handoff_reason", reason), SlotSet("form_failures", {})]
         dispatcher.utter_message(response="utter_handoff_intro")
         question = tracker.get_slot("unanswered_question")
         if question and not tracker.get_slot("description"):

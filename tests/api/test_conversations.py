@@ -1,0 +1,52 @@
+def _start(client, **body):
+    response = client.post("/api/v1/conversations", json=body)
+    assert response.status_code == 201
+    conversation = response.json()
+    return conversation["id"], {"Authorization": f"Bearer {conversation['token']}"}
+
+
+def test_rasa_down_gets_a_polite_reply_and_the_message_is_kept(client):
+    conversation_id, auth = _start(client, lang="ja")
+    response = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": "注文を確認したい"}, headers=auth)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["state"] == "bot"
+    assert "メッセージは保存されました" in body["messages"][0]["text"]
+    transcript = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"]
+    assert [(m["sender"], m["text"][:8]) for m in transcript][0] == ("customer", "注文を確認したい")
+    assert [m["sender"] for m in transcript] == ["customer", "bot"]
+
+
+def test_bad_messages_get_clear_4xx(client):
+    conversation_id, auth = _start(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    empty = client.post(url, json={"text": "   "}, headers=auth)
+    assert empty.status_code == 422 and "empty" in empty.json()["detail"]
+    huge = client.post(url, json={"text": "a" * 10_000}, headers=auth)
+    assert huge.status_code == 422 and "limit is 2000" in huge.json()["detail"]
+    assert client.post(url, json={}, headers=auth).status_code == 422
+    assert client.post(url, content=b"{not json", headers={**auth, "Content-Type": "application/json"}).status_code == 422
+    missing = client.post(url, json={"text": "hi"})
+    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    wrong = client.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    unknown = client.post("/api/v1/conversations/doesnotexist/messages", json={"text": "hi"}, headers=auth)
+    assert unknown.status_code == 404
+    transcript = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"]
+    assert transcript == []
+
+
+def test_one_customer_cannot_read_another_conversation(client):
+    first_id, _ = _start(client)
+    _, other_auth = _start(client)
+    assert client.get(f"/api/v1/conversations/{first_id}", headers=other_auth).status_code == 401
+
+
+def test_bad_conversation_fields_are_refused(client):
+    assert client.post("/api/v1/conversations", json={"lang": "fr"}).status_code == 422
+    assert client.post("/api/v1/conversations", json={"email": "not-an-email"}).status_code == 422
+
+
+def test_health_reports_the_knowledge_base_and_rasa(client):
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["rasa"] == "down" and health["articles"] >= 30

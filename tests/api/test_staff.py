@@ -1,0 +1,56 @@
+def test_staff_endpoints_need_the_right_role(client, staff_token):
+    assert client.get("/api/v1/tickets").status_code == 401
+    assert client.get("/api/v1/tickets", headers=staff_token("editor")).status_code == 403
+    assert client.get("/api/v1/tickets", headers=staff_token("agent")).status_code == 200
+    assert client.get("/api/v1/articles", headers=staff_token("agent")).status_code == 403
+    assert client.get("/api/v1/articles", headers=staff_token("admin")).status_code == 200
+    assert client.get("/api/v1/tickets/999999", headers=staff_token("agent")).status_code == 404
+
+
+def test_editor_publishes_and_search_explains_the_decision(client, staff_token):
+    editor = staff_token("editor")
+    article = {
+        "id": "pet-hotel-en",
+        "lang": "en",
+        "title": "Do you offer a pet hotel?",
+        "body": "Yes: Kitsune Pet Stay looks after cats and dogs while you travel. Book it in the app under Services.",
+        "questions": ["can you look after my dog while I travel"],
+        "status": "published",
+    }
+    created = client.post("/api/v1/articles", json=article, headers=editor)
+    assert created.status_code == 201, created.text
+    assert client.post("/api/v1/articles", json=article, headers=editor).status_code == 409
+    found = client.get("/api/v1/search", params={"q": "can someone take care of my cat when I am away"}, headers=editor)
+    body = found.json()
+    assert body["candidates"][0]["article_id"] == "pet-hotel-en"
+    assert {"dense", "lexical", "fused"} <= body["candidates"][0].keys()
+    assert body["decision"] in ("answer", "clarify", "escalate")
+    listed = client.get("/api/v1/articles", params={"q": "pet hotel"}, headers=editor).json()
+    assert [a["id"] for a in listed] == ["pet-hotel-en"]
+
+
+def test_bad_articles_get_a_message(client, staff_token):
+    editor = staff_token("editor")
+    for bad in (
+        {"lang": "en", "title": "", "body": "x"},
+        {"lang": "xx", "title": "T", "body": "x"},
+        {"lang": "en", "title": "T", "body": "x" * 50_001},
+    ):
+        response = client.post("/api/v1/articles", json=bad, headers=editor)
+        assert response.status_code == 422 and isinstance(response.json()["detail"], str)
+    assert client.get("/api/v1/search", params={"q": ""}, headers=editor).status_code == 422
+
+
+def test_article_pages_show_html_as_text(client, staff_token):
+    body = "Hello <img src=x onerror=alert(1)> world"
+    article = {"id": "xss-en", "lang": "en", "title": "<script>alert(1)</script>", "body": body, "status": "published"}
+    assert client.post("/api/v1/articles", json=article, headers=staff_token("editor")).status_code == 201
+    page = client.get("/kb/xss-en").text
+    assert "<img" not in page and "<script>alert" not in page
+    assert "&lt;img" in page
+    assert client.get("/kb/nope").status_code == 404
+
+
+def test_the_action_webhook_needs_its_token(client):
+    assert client.post("/webhook", json={}).status_code == 403
+    assert client.post("/webhook?token=secret", content=b"nope").status_code == 400
