@@ -7,7 +7,9 @@ def _start(client, **body):
 
 def test_rasa_down_gets_a_polite_reply_and_the_message_is_kept(client):
     conversation_id, auth = _start(client, lang="ja")
-    response = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": "注文を確認したい"}, headers=auth)
+    response = client.post(
+        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "注文を確認したい"}, headers=auth
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["state"] == "bot"
@@ -25,7 +27,9 @@ def test_bad_messages_get_clear_4xx(client):
     huge = client.post(url, json={"text": "a" * 10_000}, headers=auth)
     assert huge.status_code == 422 and "limit is 2000" in huge.json()["detail"]
     assert client.post(url, json={}, headers=auth).status_code == 422
-    assert client.post(url, content=b"{not json", headers={**auth, "Content-Type": "application/json"}).status_code == 422
+    assert (
+        client.post(url, content=b"{not json", headers={**auth, "Content-Type": "application/json"}).status_code == 422
+    )
     missing = client.post(url, json={"text": "hi"})
     assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
     wrong = client.post(url, json={"text": "hi"}, headers={"Authorization": "Bearer nope"})

@@ -1,0 +1,88 @@
+"""Whole conversations through the real Rasa server, the custom actions and the API."""
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Chat
+
+pytestmark = pytest.mark.e2e
+
+
+def _ticket(system, reply: dict) -> dict:
+    assert reply["ticket"] is not None, reply
+    response = httpx.get(f"{system.api_url}/api/v1/tickets/{reply['ticket']['id']}", headers=system.agent_headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_english_question_answered_with_the_right_article(system):
+    chat = Chat(system, "en")
+    reply = chat.say("I forgot my password, how do I get back in?")
+    articles = [a for m in reply["messages"] for a in m.get("articles") or []]
+    assert [a["id"] for a in articles] == ["reset-password-en"]
+    assert articles[0]["url"].endswith("/kb/reset-password-en")
+    assert "Forgot password" in chat.texts(reply)
+    assert reply["state"] == "bot" and reply["ticket"] is None
+    assert httpx.get(articles[0]["url"]).status_code == 200
+
+
+def test_japanese_question_without_answer_becomes_a_complete_ticket(system):
+    chat = Chat(system, "ja")
+    question = "ペット用のホテルはありますか？"
+    offer = chat.say(question)
+    assert "見つかりませんでした" in chat.texts(offer)
+    assert [b["payload"] for b in offer["messages"][-1]["buttons"]] == ["/affirm", "/deny"]
+    assert "お名前" in chat.texts(chat.say("はい"))
+    assert "メールアドレス" in chat.texts(chat.say("山田太郎です"))
+    done = chat.say("taro@example.jp")
+    assert done["state"] == "waiting_agent"
+    assert done["ticket"]["reference"] in chat.texts(done)
+    ticket = _ticket(system, done)
+    assert ticket["customer"] == {"name": "山田太郎", "email": "taro@example.jp"}
+    assert ticket["lang"] == "ja" and ticket["channel"] == "web" and ticket["reason"] == "no_answer"
+    assert ticket["question"] == question and ticket["description"] == question
+    assert ticket["summary"] and ticket["subject"] and ticket["queue"] and ticket["priority"]
+    assert ticket["articles_tried"] and all("score" in a for a in ticket["articles_tried"])
+    assert [m["sender"] for m in ticket["transcript"]][:2] == ["customer", "bot"]
+    assert ticket["history"][0]["action"] == "created"
+    listed = httpx.get(
+        f"{system.api_url}/api/v1/tickets", params={"queue": ticket["queue"]}, headers=system.agent_headers
+    )
+    assert ticket["id"] in [t["id"] for t in listed.json()]
+    after = chat.say("まだですか？")
+    assert "TZ-" in chat.texts(after) and after["state"] == "waiting_agent"
+
+
+def test_korean_request_for_a_person_at_the_first_turn(system):
+    chat = Chat(system, "ko")
+    first = chat.say("상담원 연결해 주세요")
+    assert "성함" in chat.texts(first)
+    assert "이메일" in chat.texts(chat.say("김민수"))
+    assert "도움" in chat.texts(chat.say("minsu@example.kr"))
+    done = chat.say("환불이 아직 안 들어왔어요")
+    ticket = _ticket(system, done)
+    assert ticket["reason"] == "asked_for_person"
+    assert ticket["customer"] == {"name": "김민수", "email": "minsu@example.kr"}
+    assert ticket["description"] == "환불이 아직 안 들어왔어요"
+    assert ticket["queue"] == "billing" and ticket["lang"] == "ko"
+
+
+def test_a_bad_email_is_asked_again_then_skipped_never_looped(system):
+    chat = Chat(system, "en")
+    chat.say("I want to talk to a real person")
+    chat.say("Alex Kim")
+    again = chat.say("no idea")
+    assert "doesn't look like an email" in chat.texts(again)
+    skipped = chat.say("still no")
+    assert "without it" in chat.texts(skipped)
+    assert "describe" in chat.texts(skipped)
+    ticket = _ticket(system, chat.say("My parcel arrived damaged and I need help"))
+    assert ticket["customer"] == {"name": "Alex Kim", "email": None}
+
+
+def test_the_form_can_be_cancelled(system):
+    chat = Chat(system, "en")
+    chat.say("can I speak to a human agent please")
+    cancelled = chat.say("cancel")
+    assert "cancelled" in chat.texts(cancelled)
+    assert cancelled["ticket"] is None and cancelled["state"] == "bot"
