@@ -55,5 +55,5 @@ def test_import_errors_name_the_file_and_line(tmp_path):
         parse_markdown(bad)
     missing = tmp_path / "missing.md"
     missing.write_text("---\nlang: en\n---\nbody", encoding="utf-8")
-    with pytest.raises(ArticleImportError, match="missing.md: field 'title'"):
+    with pytest.raises(ArticleImportError, match=r"missing\.md: field 'title'"):
         parse_markdown(missing)
