@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import articles, conversations, pages, tickets, webhook
 from api.bootstrap import open_stores
 from api.rasa_client import RasaClient
+from api.ratelimit import RateLimiter
 from api.settings import Settings
 from bot.actions.runtime import BotRuntime, configure
 from handoff import HandoffService
@@ -50,6 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # The widget runs on other sites' pages; it sends its token in a header, never a cookie.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        max_age=600,
+    )
+    app.state.limits = {
+        "messages_per_conversation": RateLimiter(settings.messages_per_minute_per_conversation, 60),
+        "messages_per_address": RateLimiter(settings.messages_per_minute_per_address, 60),
+        "conversations_per_address": RateLimiter(settings.conversations_per_hour_per_address, 3600),
+    }
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

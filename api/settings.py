@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +31,23 @@ class Settings(BaseSettings):
     demo_kb_dir: Path = ROOT / "kb" / "demo"
     load_demo_kb: bool = True
     max_message_chars: int = Field(default=2000, ge=1)
+    messages_per_minute_per_conversation: int = Field(default=30, ge=1)
+    messages_per_minute_per_address: int = Field(default=300, ge=1)
+    conversations_per_hour_per_address: int = Field(default=100, ge=1)
     log_level: str = "info"
+    # Sites allowed to call the API from a browser (the widget); "*" lets any site embed it.
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """TIERZERO_CORS_ORIGINS="https://shop.example,https://help.example" (or a JSON list)."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
 
     @cached_property
     def base_url(self) -> str:
