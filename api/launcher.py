@@ -1,6 +1,6 @@
 """Starting the whole system: the Rasa server and the API (which hosts the action webhook), on loopback.
 
-Used by `tierzero run` and by the end-to-end tests, so both start exactly the same processes.
+Used by `tierzero run` and by the end-to-end and fault tests, so they all start exactly the same processes.
 """
 
 from __future__ import annotations
@@ -36,12 +36,65 @@ def find_rasa() -> str:
 
 @dataclass
 class System:
-    """The running processes and how to reach them."""
+    """The running processes, how to reach them, and how to (re)start each one."""
 
-    api_url: str
-    rasa_url: str
+    settings: Settings
+    rasa_bin: str
+    model: Path
     log_dir: Path
+    action_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
+        settings = self.settings
+        if name == "api":
+            env = {
+                **os.environ,
+                "TIERZERO_ACTION_TOKEN": self.action_token,
+                "TIERZERO_RASA_URL": self.rasa_url,
+                "TIERZERO_HOST": settings.host,
+                "TIERZERO_PORT": str(settings.port),
+                "TIERZERO_DATA_DIR": str(settings.data_dir),
+            }
+            if settings.database_url:
+                env["TIERZERO_DATABASE_URL"] = settings.database_url
+            command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", settings.host,
+                       "--port", str(settings.port), "--log-level", settings.log_level]  # fmt: skip
+            return command, env
+        env = {
+            **rasa_environment(),
+            "TIERZERO_ACTION_URL": f"http://127.0.0.1:{settings.port}/webhook",
+            "TIERZERO_ACTION_TOKEN": self.action_token,
+            "TIERZERO_RASA_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
+        }
+        command = [self.rasa_bin, "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
+                   "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
+                   "--port", str(settings.rasa_port)]  # fmt: skip
+        return command, env
+
+    def start_process(self, name: str, timeout: float = 180) -> None:
+        """Start "api" or "rasa" and wait until it answers."""
+        command, env = self._command(name)
+        log = self.log_dir / f"{name}.log"
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
+        url = f"{self.api_url}/healthz" if name == "api" else f"{self.rasa_url}/"
+        _wait(url, "the API" if name == "api" else "the Rasa server", self.processes[name], log, timeout)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process, as a crash would."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait()
 
     def stop(self, timeout: float = 15) -> None:
         """Stop every process: SIGTERM, then SIGKILL after `timeout` seconds."""
@@ -72,75 +125,17 @@ def _wait(url: str, name: str, process: subprocess.Popen, log: Path, timeout: fl
 
 
 def start(settings: Settings, log_dir: Path | None = None, timeout: float = 180) -> System:
-    """Train the Rasa model if its inputs changed, start Rasa and the API, and wait until both answer."""
+    """Train the Rasa model if its inputs changed, start the API and Rasa, and wait until both answer."""
     rasa_bin = find_rasa()
     model = ensure_model(rasa_bin)
     log_dir = log_dir or settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    token = settings.action_token or secrets.token_urlsafe(24)
-    api_url = f"http://{settings.host}:{settings.port}"
-    rasa_url = f"http://127.0.0.1:{settings.rasa_port}"
-    env = {
-        **os.environ,
-        "TIERZERO_ACTION_TOKEN": token,
-        "TIERZERO_RASA_URL": rasa_url,
-        "TIERZERO_HOST": settings.host,
-        "TIERZERO_PORT": str(settings.port),
-        "TIERZERO_DATA_DIR": str(settings.data_dir),
-    }
-    if settings.database_url:
-        env["TIERZERO_DATABASE_URL"] = settings.database_url
-    system = System(api_url=api_url, rasa_url=rasa_url, log_dir=log_dir)
+    system = System(settings=settings, rasa_bin=rasa_bin, model=model, log_dir=log_dir)
+    if settings.action_token:
+        system.action_token = settings.action_token
     try:
-        api_log = log_dir / "api.log"
-        system.processes["api"] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:create_app",
-                "--factory",
-                "--host",
-                settings.host,
-                "--port",
-                str(settings.port),
-                "--log-level",
-                settings.log_level,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=api_log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        rasa_log = log_dir / "rasa.log"
-        rasa_env = {
-            **rasa_environment(),
-            "TIERZERO_ACTION_URL": f"http://127.0.0.1:{settings.port}/webhook",
-            "TIERZERO_ACTION_TOKEN": token,
-            "TIERZERO_RASA_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
-        }
-        system.processes["rasa"] = subprocess.Popen(
-            [
-                rasa_bin,
-                "run",
-                "--model",
-                str(model),
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--credentials",
-                "bot/credentials.yml",
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(settings.rasa_port),
-            ],
-            cwd=ROOT,
-            env=rasa_env,
-            stdout=rasa_log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-        _wait(f"{api_url}/healthz", "the API", system.processes["api"], api_log, timeout)
-        _wait(f"{rasa_url}/", "the Rasa server", system.processes["rasa"], rasa_log, timeout)
+        system.start_process("api", timeout)
+        system.start_process("rasa", timeout)
     except BaseException:
         system.stop()
         raise

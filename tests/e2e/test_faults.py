@@ -1,0 +1,72 @@
+"""Crashes in the middle of conversations: SIGKILL the Rasa server or the API, restart, nothing lost or doubled."""
+
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+
+from api.db import create_tables, make_engine, session_factory
+from api.launcher import start
+from api.settings import Settings
+from handoff.models import Message, Ticket
+from tests.e2e.conftest import Chat, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def fragile(tmp_path_factory, demo_index):
+    data_dir = tmp_path_factory.mktemp("faults")
+    shutil.copytree(demo_index, data_dir / "index")
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    create_tables(make_engine(settings.db_url))
+    running = start(settings, log_dir=data_dir / "logs")
+    yield running
+    running.stop()
+
+
+def _count(system, model, **where) -> int:
+    with session_factory(make_engine(system.settings.db_url))() as session:
+        statement = select(func.count()).select_from(model).filter_by(**where)
+        return session.scalar(statement)
+
+
+def test_rasa_killed_mid_form_loses_nothing_and_the_form_continues(fragile):
+    chat = Chat(fragile, "ko")
+    chat.say("상담원 연결해 주세요")
+    chat.say("김민수")
+    fragile.kill("rasa")
+    degraded = chat.say("minsu@example.kr")
+    assert "저장되었습니다" in chat.texts(degraded)
+    fragile.start_process("rasa")
+    assert "이메일" in chat.texts(chat.say("김민수"))  # the tracker survived: the form is where it was
+    assert "도움" in chat.texts(chat.say("minsu@example.kr"))
+    done = chat.say("앱이 계속 꺼져요")
+    assert done["ticket"] is not None
+    assert _count(fragile, Ticket, conversation_id=chat.id) == 1
+    customer_texts = [m["text"] for m in chat.client.get(f"/api/v1/conversations/{chat.id}", headers=chat.headers)
+                      .json()["transcript"] if m["sender"] == "customer"]  # fmt: skip
+    assert customer_texts == [
+        "상담원 연결해 주세요",
+        "김민수",
+        "minsu@example.kr",
+        "김민수",
+        "minsu@example.kr",
+        "앱이 계속 꺼져요",
+    ]
+
+
+def test_api_killed_between_turns_keeps_every_message_and_ticket(fragile):
+    chat = Chat(fragile, "en")
+    chat.say("I want to talk to a person")
+    chat.say("Alex Kim")
+    before = _count(fragile, Message, conversation_id=chat.id)
+    fragile.kill("api")
+    fragile.start_process("api")
+    assert _count(fragile, Message, conversation_id=chat.id) == before
+    chat.say("alex@example.com")
+    done = chat.say("My order never arrived")
+    assert done["ticket"] is not None
+    retried = chat.say("hello? any news?")
+    assert retried["ticket"]["id"] == done["ticket"]["id"]
+    assert _count(fragile, Ticket, conversation_id=chat.id) == 1
