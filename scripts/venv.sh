@@ -29,7 +29,7 @@ esac
 hash=$(cat "${inputs[@]}" | sha256sum | cut -c1-12)
 venv="$cache/venv-$kind-$hash"
 # One builder at a time (make run and make test may start together); the others wait, then reuse its work.
-exec 9>"$cache/venv-$kind.lock"
+exec 9>"$venv.lock"
 flock 9
 if [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
