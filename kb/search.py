@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from kb.lexical import BM25Index
 from kb.models import Article
 
 Decision = Literal["answer", "clarify", "escalate"]
+SearchMode = Literal["hybrid", "dense", "lexical"]
+# A policy fitted by `tierzero kb calibrate` is saved beside the index, in the data folder, under this name.
+POLICY_FILE = "kb-policy.json"
 # Dense similarity understands paraphrase and other languages; shared rare words (BM25, scaled to the best lexical
 # hit) add at most this much, enough to break the near-ties of a small embedding model.
 LEXICAL_WEIGHT = 0.03
@@ -44,6 +48,39 @@ class DecisionPolicy(BaseModel):
 
     def threshold(self, table: dict[str, float], lang: str) -> float:
         return table.get(lang, table.get("en", 0.85))
+
+    def decide(self, confidences: list[float], lang: str) -> Decision:
+        """Answer, clarify or escalate, from the candidates' confidences (best first) for a question in `lang`."""
+        if not confidences:
+            return "escalate"
+        best = confidences[0]
+        runner_up = confidences[1] if len(confidences) > 1 else 0.0
+        if best >= self.threshold(self.answer_threshold, lang) and best - runner_up >= self.margin:
+            return "answer"
+        if best >= self.threshold(self.clarify_threshold, lang):
+            return "clarify"
+        return "escalate"
+
+    def save(self, path: Path) -> None:
+        """Write the policy as JSON (what `load` reads back)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.model_dump(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> DecisionPolicy:
+        """Read a policy file; a file that is not valid JSON or has a bad field is an error naming the file."""
+        path = Path(path)
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError) as error:
+            raise ValueError(f"{path}: not a valid decision policy ({error})") from error
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> DecisionPolicy:
+        """The policy fitted for this installation (`<data_dir>/kb-policy.json`), or the defaults if none was."""
+        path = Path(data_dir) / POLICY_FILE
+        return cls.load(path) if path.exists() else cls()
 
 
 @dataclass(frozen=True)
@@ -150,7 +187,7 @@ class KnowledgeBase:
         self._sessions = session_factory
         self.embedder = embedder
         self.index_dir = Path(index_dir)
-        self.policy = policy or DecisionPolicy()
+        self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
         self._write_lock = threading.Lock()
         self.vectors = VectorIndex.load(self.index_dir, embedder.name, embedder.dim) or VectorIndex(
             embedder.name, embedder.dim
@@ -217,21 +254,25 @@ class KnowledgeBase:
             tags=tuple(article.tags),
         )
 
-    def search(self, text: str, lang: str | None = None, k: int = 5, depth: int = 50) -> SearchResult:
-        """Rank published articles for a question by fused dense and lexical rank, and decide what to do.
+    def search(
+        self, text: str, lang: str | None = None, k: int = 5, depth: int = 50, mode: SearchMode = "hybrid"
+    ) -> SearchResult:
+        """Rank published articles for a question by fused dense and lexical scores, and decide what to do.
 
         `lang` is the customer's language (detected from the text when not given); an article in that language
-        is preferred over a translation that scored the same.
+        is preferred over a translation that scored the same. `mode` "dense" or "lexical" ranks by one side only
+        (the benchmark's baselines); their confidence is that side's raw score.
         """
         if k <= 0 or depth < k:
             raise ValueError("search needs k > 0 and depth >= k")
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"unknown search mode {mode!r}: use hybrid, dense or lexical")
         query = normalize(text)[:MAX_QUERY_CHARS]
         lang = detect_language(query, default=lang or "en") or "en"
         if not query:
             return SearchResult(query, lang, "escalate")
-        vector = self.embedder.embed_queries([query])[0]
-        dense_hits = self.vectors.search(vector, depth)
-        lexical_hits = self.lexical.search(query, depth)
+        dense_hits = self.vectors.search(self.embedder.embed_queries([query])[0], depth) if mode != "lexical" else []
+        lexical_hits = self.lexical.search(query, depth) if mode != "dense" else []
         passages = self.vectors.passages
         dense: dict[str, tuple[float, int]] = {}
         for passage_id, score in dense_hits:
@@ -250,14 +291,15 @@ class KnowledgeBase:
             dense_score, passage_id = dense.get(article_id, (0.0, None))
             lexical_score, lexical_passage = lexical.get(article_id, (0.0, None))
             passage = passages[passage_id if passage_id is not None else lexical_passage]
-            fused = dense_score + LEXICAL_WEIGHT * lexical_score / top_lexical
+            fused = lexical_score if mode == "lexical" else dense_score + LEXICAL_WEIGHT * lexical_score / top_lexical
             bonus = self.policy.cross_lingual_bonus if article.lang != lang else 0.0
             candidates.append(
                 Candidate(article, passage.text, passage.kind, dense_score, lexical_score, fused, fused + bonus)
             )
         candidates.sort(key=lambda c: c.confidence, reverse=True)
         candidates = self._prefer_language(candidates, lang)[:k]
-        return SearchResult(query, lang, self._decide(candidates, lang), candidates)
+        decision = self.policy.decide([c.confidence for c in candidates], lang)
+        return SearchResult(query, lang, decision, candidates)
 
     def _prefer_language(self, candidates: list[Candidate], lang: str) -> list[Candidate]:
         """Keep one candidate per translation group, in the customer's language when it has one."""
@@ -276,15 +318,3 @@ class KnowledgeBase:
                 candidate.article = translation
             kept.append(candidate)
         return kept
-
-    def _decide(self, candidates: list[Candidate], lang: str) -> Decision:
-        if not candidates:
-            return "escalate"
-        policy = self.policy
-        best = candidates[0].confidence
-        runner_up = candidates[1].confidence if len(candidates) > 1 else 0.0
-        if best >= policy.threshold(policy.answer_threshold, lang) and best - runner_up >= policy.margin:
-            return "answer"
-        if best >= policy.threshold(policy.clarify_threshold, lang):
-            return "clarify"
-        return "escalate"

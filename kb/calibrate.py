@@ -1,0 +1,173 @@
+"""Fitting the answer / clarify thresholds of a DecisionPolicy on labelled questions, for a target wrong-answer rate.
+
+A labelled outcome is what search returned for a question whose right article is known (or that is known to be
+out of scope). Per language, the answer threshold and margin are the lowest pair whose answers are wrong no more
+often than the target; the clarify threshold is the lowest score at which the offered choices still hold the right
+article often enough to be worth a click. Out-of-scope questions count as wrong when answered and as useless when
+offered choices, so a labelled set with out-of-scope questions also teaches the policy to escalate them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from kb.search import DecisionPolicy, KnowledgeBase
+
+MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03)
+MIN_QUESTIONS_PER_LANGUAGE = 30
+
+
+@dataclass(frozen=True)
+class LabelledOutcome:
+    """Search's ranking for one labelled question: article ids and confidences best first, and the right id."""
+
+    lang: str
+    ranked: tuple[str, ...]
+    confidences: tuple[float, ...]
+    expected: str | None  # None: out of scope, the right outcome is to escalate
+
+    @property
+    def best(self) -> float:
+        return self.confidences[0] if self.confidences else float("-inf")
+
+    @property
+    def gap(self) -> float:
+        if len(self.confidences) < 2:
+            return float("inf")
+        return self.confidences[0] - self.confidences[1]
+
+    @property
+    def correct(self) -> bool:
+        return self.expected is not None and bool(self.ranked) and self.ranked[0] == self.expected
+
+    def choices_hold_answer(self, floor: float, max_choices: int) -> bool:
+        offered = [a for a, c in zip(self.ranked, self.confidences, strict=False) if c >= floor][:max_choices]
+        return self.expected is not None and self.expected in offered
+
+
+@dataclass(frozen=True)
+class LanguageFit:
+    """What was fitted for one language and how it scored on the labelled set."""
+
+    lang: str
+    questions: int
+    answer_threshold: float
+    margin: float
+    clarify_threshold: float
+    answered: float
+    wrong_among_answered: float
+    fitted: bool  # False: too few questions, the base policy's values were kept
+
+
+def _fit_answer(outcomes: Sequence[LabelledOutcome], target_wrong: float) -> tuple[float, float, float, float]:
+    """(threshold, margin, answered share, wrong share) answering the most questions within the target."""
+    best = (float("inf"), MARGINS[0], 0.0, 0.0)
+    total = len(outcomes)
+    for margin in MARGINS:
+        eligible = sorted((o for o in outcomes if o.gap >= margin), key=lambda o: o.best, reverse=True)
+        answered = wrong = 0
+        for position, outcome in enumerate(eligible):
+            answered += 1
+            wrong += not outcome.correct
+            next_best = eligible[position + 1].best if position + 1 < len(eligible) else float("-inf")
+            if next_best == outcome.best:
+                continue  # a threshold cannot split equal scores
+            if wrong <= target_wrong * answered and answered / total > best[2]:
+                best = (outcome.best, margin, answered / total, wrong / answered)
+    return best
+
+
+def _fit_clarify(
+    outcomes: Sequence[LabelledOutcome], answer_threshold: float, min_useful: float, max_choices: int
+) -> float:
+    """The lowest threshold at which the questions offered choices (not answered) mostly find their article there.
+
+    At threshold t a question whose best score is in [t, answer threshold) is offered the candidates scoring at
+    least t; it is helped if its right article is among them.
+    """
+    band = sorted((o for o in outcomes if o.best < answer_threshold), key=lambda o: o.best, reverse=True)
+    levels = sorted({o.best for o in band}, reverse=True)
+    if len(levels) > 400:  # a quantile grid is plenty, and keeps this linear in the labelled set's size
+        levels = [levels[round(i * (len(levels) - 1) / 399)] for i in range(400)]
+    chosen = answer_threshold
+    for level in levels:
+        members = [o for o in band if o.best >= level]
+        useful = sum(o.choices_hold_answer(level, max_choices) for o in members)
+        if useful >= min_useful * len(members):
+            chosen = level
+    return min(chosen, answer_threshold)
+
+
+def fit_policy(
+    outcomes: Sequence[LabelledOutcome],
+    base: DecisionPolicy | None = None,
+    target_wrong: float = 0.03,
+    min_useful_clarify: float = 0.5,
+) -> tuple[DecisionPolicy, list[LanguageFit]]:
+    """A policy fitted per language on labelled outcomes, and how each language's fit scores on them.
+
+    >>> right = [LabelledOutcome("en", ("a", "b"), (0.9 - i / 100, 0.5), "a") for i in range(40)]
+    >>> wrong = [LabelledOutcome("en", ("b", "a"), (0.555, 0.5), "a") for _ in range(10)]
+    >>> policy, fits = fit_policy(right + wrong, target_wrong=0.0)
+    >>> round(policy.answer_threshold["en"], 2), fits[0].wrong_among_answered
+    (0.56, 0.0)
+    """
+    if not 0 <= target_wrong < 1 or not 0 <= min_useful_clarify <= 1:
+        raise ValueError("target_wrong must be in [0, 1) and min_useful_clarify in [0, 1]")
+    base = base or DecisionPolicy()
+    answer, clarify = dict(base.answer_threshold), dict(base.clarify_threshold)
+    margins: list[float] = []
+    fits: list[LanguageFit] = []
+    for lang in sorted({o.lang for o in outcomes}):
+        mine = [o for o in outcomes if o.lang == lang]
+        if len(mine) < MIN_QUESTIONS_PER_LANGUAGE:
+            fits.append(
+                LanguageFit(
+                    lang,
+                    len(mine),
+                    base.threshold(answer, lang),
+                    base.margin,
+                    base.threshold(clarify, lang),
+                    0,
+                    0,
+                    False,
+                )
+            )
+            continue
+        threshold, margin, answered, wrong = _fit_answer(mine, target_wrong)
+        if threshold == float("inf"):
+            threshold = max(o.best for o in mine) + 1e-6  # nothing can be answered within the target
+        answer[lang] = round(threshold, 6)
+        clarify[lang] = round(_fit_clarify(mine, threshold, min_useful_clarify, base.max_choices), 6)
+        margins.append(margin)
+        fits.append(LanguageFit(lang, len(mine), answer[lang], margin, clarify[lang], answered, wrong, True))
+    margin = max(margins, default=base.margin)
+    policy = base.model_copy(update={"answer_threshold": answer, "clarify_threshold": clarify, "margin": margin})
+    return policy, fits
+
+
+def labelled_outcomes(
+    kb: KnowledgeBase, rows: Iterable[dict], progress: Callable[[int, int], None] | None = None
+) -> list[LabelledOutcome]:
+    """Search each labelled question — rows of `query`, `lang` and the right `group` or `article_id` (null: out of
+    scope) — and return its outcome, compared by translation group so that any language version counts."""
+    rows = list(rows)
+    groups = {view.id: view.group for view in kb.articles.values()}
+    outcomes = []
+    for done, row in enumerate(rows, 1):
+        if "query" not in row:
+            raise ValueError(f"labelled question {done} has no 'query'")
+        expected = row.get("group") or groups.get(row.get("article_id") or "", row.get("article_id"))
+        result = kb.search(row["query"], lang=row.get("lang"), k=10)
+        outcomes.append(
+            LabelledOutcome(
+                result.lang,
+                tuple(c.article.group for c in result.candidates),
+                tuple(c.confidence for c in result.candidates),
+                expected,
+            )
+        )
+        if progress:
+            progress(done, len(rows))
+    return outcomes

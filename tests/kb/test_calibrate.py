@@ -1,0 +1,66 @@
+import pytest
+
+from kb.calibrate import LabelledOutcome, fit_policy
+from kb.search import POLICY_FILE, DecisionPolicy
+
+
+def _outcome(best, runner_up, right=True, lang="en", expected="a"):
+    ranked = ("a", "b") if right else ("b", "a")
+    return LabelledOutcome(lang, ranked, (best, runner_up), expected)
+
+
+def _decision_rates(policy, outcomes):
+    answered = [o for o in outcomes if policy.decide(list(o.confidences), o.lang) == "answer"]
+    wrong = sum(not o.correct for o in answered)
+    return len(answered), wrong
+
+
+def test_fitted_answer_threshold_keeps_wrong_answers_within_the_target():
+    outcomes = [_outcome(0.80 + i / 1000, 0.5) for i in range(100)]  # right, 0.800 … 0.899
+    outcomes += [_outcome(0.75 + i / 1000, 0.5, right=False) for i in range(60)]  # wrong, 0.750 … 0.809
+    outcomes += [_outcome(0.70 + i / 1000, 0.5, expected=None) for i in range(40)]  # out of scope
+    policy, fits = fit_policy(outcomes, target_wrong=0.05)
+    answered, wrong = _decision_rates(policy, outcomes)
+    assert wrong <= 0.05 * answered
+    assert answered >= 90  # nearly every right answer above the wrong ones is still answered
+    assert fits[0].fitted and fits[0].lang == "en"
+    stricter, _ = fit_policy(outcomes, target_wrong=0.0)
+    assert stricter.answer_threshold["en"] > policy.answer_threshold["en"]
+
+
+def test_each_language_gets_its_own_thresholds_and_small_samples_keep_the_defaults():
+    english = [_outcome(0.85 + i / 1000, 0.5) for i in range(40)] + [_outcome(0.84, 0.5, right=False)] * 10
+    korean = [_outcome(0.90 + i / 1000, 0.5, lang="ko") for i in range(40)]
+    korean += [_outcome(0.89, 0.5, right=False, lang="ko")] * 10
+    japanese = [_outcome(0.95, 0.5, lang="ja")] * 5
+    policy, fits = fit_policy(english + korean + japanese, target_wrong=0.0)
+    assert policy.answer_threshold["en"] < 0.86 < policy.answer_threshold["ko"]
+    assert policy.answer_threshold["ja"] == DecisionPolicy().answer_threshold["ja"]
+    assert {f.lang: f.fitted for f in fits} == {"en": True, "ja": False, "ko": True}
+
+
+def test_clarify_threshold_is_below_answer_and_stops_where_choices_stop_helping():
+    # right answer ranked second (answering would be wrong, offering choices helps) from 0.80 to 0.85
+    helped = [LabelledOutcome("en", ("b", "a"), (0.80 + i / 1000, 0.798 + i / 1000), "a") for i in range(50)]
+    hopeless = [_outcome(0.60 + i / 1000, 0.5, expected=None) for i in range(100)]  # out of scope, low scores
+    right = [_outcome(0.90 + i / 1000, 0.5) for i in range(50)]
+    policy, _ = fit_policy(helped + hopeless + right, target_wrong=0.0)
+    assert policy.clarify_threshold["en"] <= 0.80 < policy.answer_threshold["en"]
+    assert all(policy.decide(list(o.confidences), "en") == "clarify" for o in helped)
+    escalated = sum(policy.decide(list(o.confidences), "en") == "escalate" for o in hopeless)
+    assert escalated >= 40  # choices that are mostly useless are not offered: at most as many hopeless as helped
+
+
+def test_bad_targets_are_refused():
+    with pytest.raises(ValueError):
+        fit_policy([], target_wrong=1.5)
+
+
+def test_a_policy_round_trips_through_its_file_and_bad_files_name_themselves(tmp_path):
+    policy = DecisionPolicy(answer_threshold={"en": 0.8, "ja": 0.82, "ko": 0.83}, margin=0.02)
+    policy.save(tmp_path / POLICY_FILE)
+    assert DecisionPolicy.for_data_dir(tmp_path) == policy
+    assert DecisionPolicy.for_data_dir(tmp_path / "elsewhere") == DecisionPolicy()
+    (tmp_path / POLICY_FILE).write_text('{"margin": 7}', encoding="utf-8")
+    with pytest.raises(ValueError, match=POLICY_FILE):
+        DecisionPolicy.for_data_dir(tmp_path)
