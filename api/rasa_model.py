@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -42,8 +43,14 @@ def ensure_model(rasa_bin: str, root: Path = ROOT) -> Path:
     models = cache_dir() / "models"
     models.mkdir(parents=True, exist_ok=True)
     model = models / f"tierzero-{inputs_hash(root)}.tar.gz"
-    if model.exists():
-        return model
+    with (models / f"{model.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one training per model, however many test runs ask at once
+        if not model.exists():
+            _train(rasa_bin, root, models, model)
+    return model
+
+
+def _train(rasa_bin: str, root: Path, models: Path, model: Path) -> None:
     print(f">> training the Rasa model (inputs changed; about 2 minutes) -> {model}", flush=True)
     with tempfile.TemporaryDirectory(dir=models) as out:
         subprocess.run(
@@ -67,4 +74,3 @@ def ensure_model(rasa_bin: str, root: Path = ROOT) -> Path:
             check=True,
         )
         shutil.move(str(Path(out) / "model.tar.gz"), model)
-    return model
