@@ -141,8 +141,9 @@ def get_conversation_view(conversation_id: str, request: Request, credentials: C
 # What the customer may see in the live stream (anything else, such as an agent's internal note, never goes out).
 CUSTOMER_VISIBLE_SENDERS = ("customer", "bot", "agent", "system")
 EVENTS_POLL_SECONDS = 1.0
-EVENTS_KEEPALIVE_SECONDS = 15.0
-EVENTS_STREAM_SECONDS = 25.0  # a stream ends after this and the browser reconnects, so shutdown never waits long
+# A stream ends after this and the browser reconnects: no proxy sees an idle connection, and a shutdown (which waits
+# for open responses) never waits longer.
+EVENTS_STREAM_SECONDS = 15.0
 
 
 def _changes_after(sessions, conversation_id: str, seq: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -189,21 +190,16 @@ async def conversation_events(
         nonlocal seen
         yield "retry: 2000\n\n"
         last_state: dict[str, Any] | None = None
-        started = quiet_since = time.monotonic()
+        started = time.monotonic()
         while time.monotonic() - started < EVENTS_STREAM_SECONDS and not await request.is_disconnected():
             entries, state = await run_in_threadpool(_changes_after, sessions, conversation_id, seen)
             for entry in entries:
                 seen = entry["seq"]
                 if entry["sender"] in CUSTOMER_VISIBLE_SENDERS:
                     yield _event("message", entry, seen)
-                    quiet_since = time.monotonic()
             if state != last_state:
                 last_state = state
                 yield _event("state", state)
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > EVENTS_KEEPALIVE_SECONDS:
-                yield ": keep-alive\n\n"
-                quiet_since = time.monotonic()
             await asyncio.sleep(EVENTS_POLL_SECONDS)
 
     return StreamingResponse(

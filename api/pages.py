@@ -1,25 +1,79 @@
-"""Pages a browser opens: the demo chat page and the public help-center article pages."""
+"""Pages a browser opens: the demo shop page with the chat widget, the widget itself, the agent console, the KB
+editor, and the public help-center article pages."""
 
 from __future__ import annotations
 
+import gzip
 import html
+from functools import lru_cache
 from pathlib import Path
 
 import mistune
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from kb.models import Article
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
+WEB = Path(__file__).resolve().parent.parent / "web"
 # escape=True: any HTML inside an article is shown as text, never run.
 render_markdown = mistune.create_markdown(escape=True, plugins=["table"])
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html"}
+# The staff pages load only their own scripts and styles and talk only to this API.
+STAFF_PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+@lru_cache(maxsize=32)
+def _compressed(path: Path, mtime_ns: int) -> bytes:
+    return gzip.compress(path.read_bytes(), 9, mtime=0)
+
+
+def _web_file(name: str, request: Request, cache_seconds: int = 300, headers: dict[str, str] | None = None):
+    """A file of web/, gzipped when the browser accepts it (the widget is loaded by every page of a site)."""
+    path = WEB / name
+    if path.suffix not in MEDIA_TYPES or not path.is_file():
+        raise HTTPException(404, f"no file {name!r}")
+    headers = {"Cache-Control": f"public, max-age={cache_seconds}", "Vary": "Accept-Encoding", **(headers or {})}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        body = _compressed(path, path.stat().st_mtime_ns)
+        return Response(body, media_type=MEDIA_TYPES[path.suffix], headers={**headers, "Content-Encoding": "gzip"})
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
 
 
 @router.get("/")
 def demo_page() -> FileResponse:
+    """A demo shop page that embeds the widget with one script tag, as a customer's site would."""
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/widget.js")
+def widget(request: Request) -> Response:
+    """The chat widget: `<script src="http://HOST:PORT/widget.js" data-lang="ja"></script>` on any site."""
+    return _web_file("widget.js", request, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@router.get("/console")
+def agent_console(request: Request) -> Response:
+    """The agent console (sign in with an agent token)."""
+    return _web_file("console.html", request, 0, {"Content-Security-Policy": STAFF_PAGE_POLICY})
+
+
+@router.get("/editor")
+def kb_editor(request: Request) -> Response:
+    """The knowledge-base editor (sign in with an editor token)."""
+    return _web_file("editor.html", request, 0, {"Content-Security-Policy": STAFF_PAGE_POLICY})
+
+
+@router.get("/web/{name}")
+def staff_asset(name: str, request: Request) -> Response:
+    """Scripts and styles of the staff pages."""
+    if "/" in name or name.startswith(".") or name.endswith(".html"):
+        raise HTTPException(404, f"no file {name!r}")
+    return _web_file(name, request, 60)
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)

@@ -1,0 +1,545 @@
+/*! Tier Zero chat widget. Put one tag on any page:
+ *   <script src="https://support.example.com/widget.js" data-lang="ja" data-color="#0969da"
+ *           data-greeting="Hello!" data-title="Kitsune Market" defer></script>
+ * data-api (default: where this file came from), data-lang (en | ja | ko; default: the page, then the browser),
+ * data-color (the accent), data-greeting and data-title are optional.
+ * Everything the customer, the bot, an agent or an article supplies is put on the page as text (textContent),
+ * never parsed as HTML; links are followed only if they are http(s). */
+(() => {
+  "use strict";
+  if (window.TierZero) return;
+  const script = document.currentScript || document.querySelector("script[src*='widget.js']");
+  const config = (script && script.dataset) || {};
+  const API = (config.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin))
+    .replace(/\/+$/, "");
+  const LANGS = ["en", "ja", "ko"];
+  const STORE = "tierzero:" + API;
+  const VISIBLE = ["customer", "bot", "agent", "system"];
+  const MAX_CHARS = 2000;
+
+  const TEXT = {
+    en: {
+      title: "Support", open: "Open the support chat", close: "Close the chat", language: "Language",
+      greeting: "Hi! Ask me anything about orders, shipping, returns, billing, your account or the app.",
+      placeholder: "Type your message…", message: "Your message", send: "Send", human: "Talk to a person",
+      typing: "The assistant is typing…", log: "Conversation", suggestions: "Suggested replies",
+      customer: "You", bot: "Assistant", agent: "Support agent", system: "Notice", article: "Read the article",
+      articles: "Articles", ticket: "Ticket {ref}", team: "{queue} team", unread: "{n} new",
+      now_waiting_agent: "Our team will reply here; you can close this page and come back.",
+      now_agent: "A member of our team is with you.", now_resolved: "Your request was resolved. Write again any time.",
+      due: "Expected reply by {time}", failed: "Your message could not be sent. Check your connection and try again.",
+      retry: "Send again", tooLong: "Please keep messages under {n} characters.",
+      queues: { billing: "Billing", technical: "Technical support", account: "Account", orders: "Orders",
+        general: "Customer support" },
+    },
+    ja: {
+      title: "サポート", open: "サポートチャットを開く", close: "チャットを閉じる", language: "言語",
+      greeting: "こんにちは！注文、配送、返品、お支払い、アカウント、アプリについて何でもお聞きください。",
+      placeholder: "メッセージを入力…", message: "メッセージ", send: "送信", human: "担当者と話す",
+      typing: "アシスタントが入力中…", log: "会話", suggestions: "返信の候補",
+      customer: "あなた", bot: "アシスタント", agent: "サポート担当者", system: "お知らせ", article: "記事を読む",
+      articles: "記事", ticket: "チケット {ref}", team: "{queue}チーム", unread: "新着 {n}",
+      now_waiting_agent: "担当者からここに返信が届きます。このページを閉じても後で戻れます。",
+      now_agent: "担当者が対応しています。", now_resolved: "お問い合わせは解決済みです。いつでもまたご連絡ください。",
+      due: "{time} までに返信予定", failed: "メッセージを送信できませんでした。接続を確認してもう一度お試しください。",
+      retry: "再送信", tooLong: "メッセージは{n}文字以内でお願いします。",
+      queues: { billing: "お支払い担当", technical: "技術サポート", account: "アカウント担当",
+        orders: "ご注文担当", general: "カスタマーサポート" },
+    },
+    ko: {
+      title: "고객 지원", open: "상담 채팅 열기", close: "채팅 닫기", language: "언어",
+      greeting: "안녕하세요! 주문, 배송, 반품, 결제, 계정, 앱에 대해 무엇이든 물어보세요.",
+      placeholder: "메시지를 입력하세요…", message: "메시지", send: "보내기", human: "상담원 연결",
+      typing: "도우미가 입력 중…", log: "대화", suggestions: "추천 답변",
+      customer: "나", bot: "도우미", agent: "상담원", system: "안내", article: "문서 보기",
+      articles: "문서", ticket: "티켓 {ref}", team: "{queue} 팀", unread: "새 메시지 {n}",
+      now_waiting_agent: "상담원이 여기로 답변드립니다. 이 페이지를 닫았다가 다시 와도 됩니다.",
+      now_agent: "상담원이 응대하고 있어요.", now_resolved: "문의가 해결되었어요. 언제든 다시 말씀해 주세요.",
+      due: "{time}까지 답변 예정", failed: "메시지를 보내지 못했어요. 연결을 확인하고 다시 시도해 주세요.",
+      retry: "다시 보내기", tooLong: "메시지는 {n}자 이내로 입력해 주세요.",
+      queues: { billing: "결제", technical: "기술 지원", account: "계정", orders: "주문", general: "고객 지원" },
+    },
+  };
+  const LANG_NAMES = { en: "English", ja: "日本語", ko: "한국어" };
+  const ASK_HUMAN = "/ask_human"; // Rasa reads a leading "/" as the intent itself, in any language
+
+  const pick = (value) => {
+    const code = String(value || "").toLowerCase().slice(0, 2);
+    return LANGS.includes(code) ? code : null;
+  };
+  const load = () => {
+    try { return JSON.parse(localStorage.getItem(STORE) || "{}") || {}; } catch (e) { return {}; }
+  };
+  const saved = load();
+  const save = () => {
+    try { localStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* private mode: works until reload */ }
+  };
+  let lang = pick(saved.lang) || pick(config.lang) || pick(document.documentElement.lang) ||
+    (navigator.languages || [navigator.language]).map(pick).find(Boolean) || "en";
+  const t = (key, values = {}) => String(TEXT[lang][key] ?? TEXT.en[key]).replace(/\{(\w+)\}/g, (m, k) => values[k]);
+
+  /** An element with properties (text goes in as textContent), attributes and children. */
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value == null) continue;
+      if (key in node && !key.includes("-")) node[key] = value;
+      else node.setAttribute(key, value);
+    }
+    node.append(...children.filter((c) => c != null));
+    return node;
+  }
+  function icon(d) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+    return svg;
+  }
+  const safeUrl = (value) => {
+    try {
+      const url = new URL(value, API);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (e) { return null; }
+  };
+
+  const STYLE = `
+:host{all:initial}
+*{box-sizing:border-box}
+.tz{--a:#0969da;font:15px/1.45 system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP","Malgun Gothic",sans-serif;color:#1f2328}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+button,select,textarea{font:inherit;color:inherit}
+:focus-visible{outline:3px solid var(--a);outline-offset:2px}
+.launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--a);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center;z-index:2147483000}
+.launcher svg{width:28px;height:28px;fill:currentColor}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#cf222e;color:#fff;font-size:12px;font-weight:700;line-height:22px}
+.panel{position:fixed;right:20px;bottom:88px;width:370px;max-width:calc(100vw - 24px);height:min(600px,calc(100vh - 110px));display:flex;flex-direction:column;background:#fff;border-radius:16px;box-shadow:0 8px 32px rgba(0,0,0,.22);overflow:hidden;z-index:2147483000}
+.panel[hidden]{display:none}
+header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--a);color:#fff}
+h2{flex:1;margin:0;font-size:16px;font-weight:650}
+header select{background:rgba(255,255,255,.15);color:#fff;border:1px solid rgba(255,255,255,.5);border-radius:6px;padding:2px 4px}
+header select option{color:#1f2328}
+.close{border:0;background:transparent;color:#fff;width:32px;height:32px;border-radius:6px;cursor:pointer;display:grid;place-items:center}
+.close svg{width:20px;height:20px;fill:currentColor}
+.banner{padding:8px 16px;background:#fff8c5;border-bottom:1px solid #eed888;font-size:13px}
+.banner[hidden]{display:none}
+.banner strong{font-weight:650}
+.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f8fa}
+.msg{max-width:85%;display:flex;flex-direction:column;gap:6px}
+.msg p{margin:0;padding:8px 12px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}
+.bot p{background:#fff;border:1px solid #d0d7de;border-bottom-left-radius:4px}
+.customer{align-self:flex-end}
+.customer p{background:var(--a);color:#fff;border-bottom-right-radius:4px}
+.customer.failed p{opacity:.6}
+.agent p{background:#dafbe1;border:1px solid #a6e3b3;border-bottom-left-radius:4px}
+.who{font-size:12px;color:#57606a;margin:0 4px}
+.system{align-self:center;max-width:92%}
+.system p{background:transparent;color:#57606a;font-size:13px;text-align:center;padding:2px 8px}
+.cards{display:flex;flex-direction:column;gap:6px}
+.card{display:block;padding:8px 12px;border:1px solid #d0d7de;border-left:4px solid var(--a);border-radius:8px;background:#fff;color:inherit;text-decoration:none}
+a.card:hover{background:#f3f8ff}
+.card strong{display:block;color:var(--a);font-weight:650}
+.card span{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden;font-size:13px;color:#424a53}
+.card em{font-style:normal;font-size:12px;color:var(--a)}
+.replies{display:flex;flex-wrap:wrap;gap:6px}
+.replies button,.human,.retry{border:1px solid var(--a);background:#fff;color:var(--a);border-radius:16px;padding:4px 12px;cursor:pointer}
+.replies button:hover:not(:disabled),.human:hover:not(:disabled){background:#f3f8ff}
+.replies button:disabled{opacity:.5;cursor:default}
+.replies button[aria-pressed=true]{background:var(--a);color:#fff;opacity:1}
+.typing p{display:flex;gap:4px;align-items:center;height:36px}
+.typing i{width:7px;height:7px;border-radius:50%;background:#8c959f;animation:tz 1.2s infinite ease-in-out}
+.typing i:nth-child(2){animation-delay:.15s}.typing i:nth-child(3){animation-delay:.3s}
+@keyframes tz{0%,60%,100%{transform:none;opacity:.4}30%{transform:translateY(-4px);opacity:1}}
+@media (prefers-reduced-motion:reduce){.typing i{animation:none}}
+.bar[hidden]{display:none}
+.bar{display:flex;justify-content:flex-end;padding:6px 12px 0;background:#fff;border-top:1px solid #d0d7de}
+.human{font-size:13px;display:flex;gap:4px;align-items:center}
+.human svg{width:16px;height:16px;fill:currentColor}
+form{display:flex;gap:8px;padding:8px 12px 12px;background:#fff}
+textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:8px 10px;max-height:120px;min-height:40px}
+.send{width:40px;height:40px;border:0;border-radius:50%;background:var(--a);color:#fff;cursor:pointer;display:grid;place-items:center;flex:none}
+.send svg{width:20px;height:20px;fill:currentColor}
+@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;border-radius:0}}
+`;
+
+  // ---- the DOM: a launcher and a non-modal dialog in a shadow root, so the host page's CSS cannot reach in ----
+  const host = el("div", { id: "tierzero-widget" });
+  const root = host.attachShadow({ mode: "open" });
+  const frame = el("div", { className: "tz" });
+  if (config.color && window.CSS && CSS.supports("color", config.color)) frame.style.setProperty("--a", config.color);
+  const badge = el("span", { className: "badge", hidden: true, "aria-hidden": "true" });
+  const launcher = el("button", { type: "button", className: "launcher", "aria-expanded": "false",
+    "aria-controls": "tz-panel" }, icon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"), badge);
+  const title = el("h2", { id: "tz-title" });
+  const langLabel = el("label", { className: "sr", htmlFor: "tz-lang" });
+  const langSelect = el("select", { id: "tz-lang" },
+    ...LANGS.map((code) => el("option", { value: code, textContent: LANG_NAMES[code], lang: code })));
+  const closeButton = el("button", { type: "button", className: "close" },
+    icon("M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"));
+  const banner = el("div", { className: "banner", role: "status", hidden: true });
+  const log = el("div", { className: "log", role: "log", "aria-live": "polite", tabIndex: 0 });
+  const typingNote = el("div", { className: "sr", role: "status" });
+  const typing = el("div", { className: "msg bot typing", "aria-hidden": "true" },
+    el("p", {}, el("i"), el("i"), el("i")));
+  const humanLabel = el("span");
+  const humanButton = el("button", { type: "button", className: "human" },
+    icon("M12 12a5 5 0 1 0 0-10 5 5 0 0 0 0 10zm0 2c-4 0-9 2-9 5v3h18v-3c0-3-5-5-9-5z"), humanLabel);
+  const bar = el("div", { className: "bar" }, humanButton);
+  const input = el("textarea", { id: "tz-input", rows: 1, maxLength: MAX_CHARS, autocomplete: "off" });
+  const inputLabel = el("label", { className: "sr", htmlFor: "tz-input" });
+  const sendButton = el("button", { type: "submit", className: "send" },
+    icon("M3.4 20.4 21 12 3.4 3.6 3.4 10.2 15 12 3.4 13.8z"));
+  const form = el("form", {}, inputLabel, input, sendButton);
+  const panel = el("section", { id: "tz-panel", className: "panel", role: "dialog", hidden: true,
+    "aria-labelledby": "tz-title" },
+  el("header", {}, title, langLabel, langSelect, closeButton), banner, log, typingNote,
+  bar, form);
+  const style = el("style", { textContent: STYLE });
+  frame.append(launcher, panel);
+  root.append(style, frame);
+
+  // ---- state ----
+  let conversation = saved.id && saved.token ? { id: saved.id, token: saved.token } : null;
+  let lastSeq = 0;
+  let ticketState = { state: "bot", ticket: null };
+  let unread = 0;
+  let sending = 0;
+  let live = false;
+  let queue = Promise.resolve();
+  const pending = []; // messages this page showed itself, to recognise when the live stream echoes them
+  const held = []; // stream messages that arrived while a send was in flight
+  const payloadTitles = new Map([[ASK_HUMAN, () => t("human")]]);
+  let greeting = null;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function applyTexts() {
+    frame.lang = lang;
+    title.textContent = config.title || t("title");
+    langLabel.textContent = t("language");
+    langSelect.value = lang;
+    closeButton.setAttribute("aria-label", t("close"));
+    log.setAttribute("aria-label", t("log"));
+    humanLabel.textContent = t("human");
+    inputLabel.textContent = t("message");
+    input.placeholder = t("placeholder");
+    sendButton.setAttribute("aria-label", t("send"));
+    if (greeting && !config.greeting) greeting.querySelector("p").textContent = t("greeting");
+    updateLauncher();
+    renderBanner();
+  }
+
+  function updateLauncher() {
+    const isOpen = !panel.hidden;
+    launcher.setAttribute("aria-expanded", String(isOpen));
+    launcher.setAttribute("aria-label", isOpen ? t("close") : unread ? `${t("open")} (${t("unread", { n: unread })})` : t("open"));
+    badge.hidden = !unread || isOpen;
+    badge.textContent = String(unread);
+  }
+
+  function setOpen(isOpen, focus = true) {
+    panel.hidden = !isOpen;
+    saved.open = isOpen;
+    save();
+    if (isOpen) {
+      unread = 0;
+      scrollDown();
+      if (focus) input.focus();
+    } else if (focus) launcher.focus();
+    updateLauncher();
+  }
+
+  /** Show one message: its text, article cards and quick-reply buttons. Returns the element. */
+  function addMessage(message, options = {}) {
+    const sender = VISIBLE.includes(message.sender) ? message.sender : "bot";
+    let text = String(message.text || "");
+    if (sender === "customer" && text.startsWith("/")) {
+      const shown = payloadTitles.get(text.split("{")[0] === ASK_HUMAN ? ASK_HUMAN : text);
+      if (shown) text = typeof shown === "function" ? shown() : shown;
+    }
+    const item = el("div", { className: "msg " + sender });
+    if (sender === "agent") item.append(el("span", { className: "who", "aria-hidden": "true", textContent: t("agent") }));
+    item.append(el("span", { className: "sr", textContent: t(sender) + ": " }));
+    if (text) item.append(el("p", { textContent: text }));
+    const articles = Array.isArray(message.articles) ? message.articles : [];
+    if (articles.length) {
+      const cards = el("div", { className: "cards", role: "list", "aria-label": t("articles") });
+      for (const article of articles) {
+        const href = safeUrl(article.url);
+        const card = el(href ? "a" : "div", { className: "card", role: "listitem", href,
+          target: href ? "_blank" : null, rel: href ? "noopener noreferrer" : null },
+        el("strong", { textContent: String(article.title || "") }),
+        article.snippet && article.snippet !== text ? el("span", { textContent: String(article.snippet) }) : null,
+        href ? el("em", { textContent: t("article") + " ↗" }) : null);
+        cards.append(card);
+      }
+      item.append(cards);
+    }
+    const buttons = Array.isArray(message.buttons) ? message.buttons : [];
+    if (buttons.length) {
+      const group = el("div", { className: "replies", role: "group", "aria-label": t("suggestions") });
+      for (const button of buttons) {
+        const label = String(button.title || button.payload || "");
+        const payload = String(button.payload || label);
+        payloadTitles.set(payload, label);
+        const node = el("button", { type: "button", textContent: label, disabled: !!options.stale });
+        node.addEventListener("click", () => {
+          node.setAttribute("aria-pressed", "true");
+          send(payload, label);
+        });
+        group.append(node);
+      }
+      item.append(group);
+    }
+    log.insertBefore(item, typing.isConnected ? typing : null);
+    scrollDown();
+    return item;
+  }
+
+  function retireQuickReplies() {
+    for (const button of log.querySelectorAll(".replies button")) button.disabled = true;
+  }
+
+  function setTyping(on) {
+    if (on && !typing.isConnected) log.append(typing);
+    if (!on) typing.remove();
+    typingNote.textContent = on ? t("typing") : "";
+    scrollDown();
+  }
+
+  function renderBanner() {
+    const { state, ticket } = ticketState;
+    bar.hidden = state === "waiting_agent" || state === "agent"; // a person is already on it
+    banner.replaceChildren();
+    if (!ticket) { banner.hidden = true; return; }
+    const queueName = (TEXT[lang].queues || {})[ticket.queue] || ticket.queue;
+    banner.append(el("strong", { textContent: t("ticket", { ref: ticket.reference }) }),
+      document.createTextNode(" · " + t("team", { queue: queueName })));
+    const note = t(state === "agent" || state === "resolved" ? "now_" + state : "now_waiting_agent");
+    banner.append(el("div", { textContent: note }));
+    const due = ticket.first_response_due || ticket.first_response_due_at || ticket.reply_due_at;
+    if (due && state === "waiting_agent" && !Number.isNaN(Date.parse(due))) {
+      const time = new Date(due).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+      banner.append(el("div", { textContent: t("due", { time }) }));
+    }
+    banner.hidden = false;
+  }
+
+  function applyState(state, ticket) {
+    ticketState = { state: state || ticketState.state, ticket: ticket || ticketState.ticket };
+    renderBanner();
+    if (ticketState.ticket || (state && state !== "bot")) startLive();
+  }
+
+  // ---- talking to the API ----
+  async function call(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body) headers["Content-Type"] = "application/json";
+    if (conversation) headers.Authorization = "Bearer " + conversation.token;
+    const response = await fetch(API + path, { method, headers, body: body ? JSON.stringify(body) : undefined,
+      cache: "no-store" });
+    let data = null;
+    try { data = await response.json(); } catch (e) { /* an empty or non-JSON body */ }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function forget() {
+    conversation = null;
+    live = false;
+    lastSeq = 0;
+    ticketState = { state: "bot", ticket: null };
+    delete saved.id;
+    delete saved.token;
+    save();
+    renderBanner();
+  }
+
+  async function ensureConversation() {
+    if (conversation) return conversation;
+    const created = await call("POST", "/api/v1/conversations", { lang });
+    if (!created.ok) throw new Error(created.data && created.data.detail);
+    conversation = { id: created.data.id, token: created.data.token };
+    Object.assign(saved, conversation);
+    save();
+    return conversation;
+  }
+
+  function send(text, shown) {
+    text = String(text || "").trim();
+    if (!text) return;
+    if (text.length > MAX_CHARS) { addMessage({ sender: "system", text: t("tooLong", { n: MAX_CHARS }) }); return; }
+    retireQuickReplies();
+    const bubble = addMessage({ sender: "customer", text: shown || text });
+    sending += 1;
+    setTyping(true);
+    queue = queue.then(() => deliver(text, shown, bubble)).finally(() => {
+      sending -= 1;
+      if (!sending) { setTyping(false); held.splice(0).forEach(show); }
+    });
+  }
+
+  async function deliver(text, shown, bubble) {
+    try {
+      await ensureConversation();
+      if (live) pending.push({ sender: "customer", bubble, shown: !!shown });
+      let reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, { text });
+      if (reply.status === 401 || reply.status === 404) { // the stored conversation is gone: start a new one
+        forget();
+        await ensureConversation();
+        reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, { text });
+      }
+      if (!reply.ok) {
+        const detail = reply.data && typeof reply.data.detail === "string" ? reply.data.detail : t("failed");
+        failed(bubble, text, shown, detail);
+        return;
+      }
+      for (const message of reply.data.messages || []) {
+        if (live) pending.push({ sender: "bot", text: message.text });
+        addMessage({ ...message, sender: "bot" });
+      }
+      applyState(reply.data.state, reply.data.ticket);
+    } catch (error) {
+      failed(bubble, text, shown, t("failed"));
+    }
+  }
+
+  function failed(bubble, text, shown, detail) {
+    bubble.classList.add("failed");
+    const index = pending.findIndex((p) => p.bubble === bubble);
+    if (index >= 0) pending.splice(index, 1);
+    const retry = el("button", { type: "button", className: "retry", textContent: t("retry") });
+    const notice = addMessage({ sender: "system", text: detail });
+    notice.append(retry);
+    retry.addEventListener("click", () => { notice.remove(); bubble.remove(); send(text, shown); });
+  }
+
+  // ---- live updates: server-sent events read with fetch (so the token stays in a header), polling as fallback ----
+  function accept(entry) {
+    if (!entry || typeof entry.seq !== "number" || entry.seq <= lastSeq) return;
+    lastSeq = entry.seq;
+    if (sending && entry.sender !== "agent") held.push(entry);
+    else show(entry);
+  }
+
+  function show(entry) {
+    if (!VISIBLE.includes(entry.sender)) return;
+    const index = pending.findIndex((p) => (entry.sender === "customer"
+      ? p.sender === "customer" : p.sender !== "customer" && p.text === entry.text));
+    if (index >= 0) { // this page already shows it; a customer's text may come back with secrets removed
+      const echo = pending.splice(index, 1)[0];
+      if (echo.bubble && !echo.shown) echo.bubble.querySelector("p").textContent = entry.text;
+      return;
+    }
+    addMessage(entry);
+    if (entry.sender === "agent" && panel.hidden) { unread += 1; updateLauncher(); }
+  }
+
+  async function startLive() {
+    if (live || !conversation) return;
+    live = true;
+    const view = await call("GET", `/api/v1/conversations/${conversation.id}`);
+    if (view.ok) lastSeq = Math.max(lastSeq, ...view.data.transcript.map((m) => m.seq));
+    listen(0);
+  }
+
+  async function listen(failures) {
+    if (!live) return;
+    if (failures >= 3 || !window.ReadableStream || !window.TextDecoder) { poll(); return; }
+    const id = conversation.id;
+    try {
+      const response = await fetch(`${API}/api/v1/conversations/${id}/events?after=${lastSeq}`, {
+        headers: { Accept: "text/event-stream", Authorization: "Bearer " + conversation.token }, cache: "no-store" });
+      if (!response.ok || !response.body) throw new Error("no event stream: " + response.status);
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || !live || !conversation || conversation.id !== id) break;
+        buffer += decoder.decode(value, { stream: true });
+        const blocks = buffer.split(/\r?\n\r?\n/);
+        buffer = blocks.pop();
+        for (const block of blocks) {
+          let event = "message";
+          let data = "";
+          for (const line of block.split(/\r?\n/)) {
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("data:")) data += line.slice(5).replace(/^ /, "");
+          }
+          if (!data) continue;
+          const payload = JSON.parse(data);
+          if (event === "message") accept(payload);
+          else if (event === "state") applyState(payload.state, payload.ticket);
+        }
+        failures = 0;
+      }
+      setTimeout(() => listen(failures), 250); // the server ends each stream after a while: carry on
+    } catch (error) {
+      setTimeout(() => listen(failures + 1), 1000 * 2 ** failures);
+    }
+  }
+
+  async function poll() {
+    if (!live || !conversation) return;
+    try {
+      const view = await call("GET", `/api/v1/conversations/${conversation.id}`);
+      if (view.ok) {
+        view.data.transcript.forEach(accept);
+        applyState(view.data.state, view.data.ticket);
+      }
+    } catch (error) { /* offline for a moment: try again later */ }
+    setTimeout(poll, document.hidden ? 15000 : 3000);
+  }
+
+  // ---- after a reload: the same conversation, as it was ----
+  async function restore() {
+    if (!conversation) return;
+    let view;
+    try { view = await call("GET", `/api/v1/conversations/${conversation.id}`); } catch (e) { return; }
+    if (view.status === 401 || view.status === 404) { forget(); return; }
+    if (!view.ok) return;
+    const entries = view.data.transcript.filter((m) => VISIBLE.includes(m.sender));
+    entries.forEach((entry, i) => addMessage(entry, { stale: i < entries.length - 1 }));
+    lastSeq = Math.max(0, ...view.data.transcript.map((m) => m.seq));
+    applyState(view.data.state, view.data.ticket);
+  }
+
+  // ---- wiring ----
+  launcher.addEventListener("click", () => setOpen(panel.hidden));
+  closeButton.addEventListener("click", () => setOpen(false));
+  panel.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.stopPropagation(); setOpen(false); } });
+  langSelect.addEventListener("change", () => {
+    lang = pick(langSelect.value) || "en";
+    saved.lang = lang;
+    save();
+    applyTexts();
+  });
+  humanButton.addEventListener("click", () => send(ASK_HUMAN, t("human")));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value;
+    input.value = "";
+    autosize();
+    send(text);
+    input.focus();
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
+  });
+  function autosize() { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight + 2, 120) + "px"; }
+  input.addEventListener("input", autosize);
+
+  function mount() {
+    greeting = addMessage({ sender: "bot", text: config.greeting || t("greeting") });
+    applyTexts();
+    document.body.append(host);
+    restore().finally(() => { if (saved.open) setOpen(true, false); });
+  }
+  window.TierZero = { open: () => setOpen(true), close: () => setOpen(false) };
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();
