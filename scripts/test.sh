@@ -11,5 +11,7 @@ echo ">> lint"
 "$app/bin/ruff" format --check .
 echo ">> Rasa model"
 "$app/bin/python" -m api.cli train
+echo ">> Chromium for the browser tests (Debian's package; nothing downloads a browser of its own)"
+command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 echo ">> tests"
 exec "$app/bin/python" -m pytest "$@"

@@ -1,12 +1,15 @@
 import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from api.auth import create_token
 from api.db import create_tables, make_engine, session_factory
-from api.launcher import start
+from api.launcher import System, start
 from api.settings import Settings
 
 
@@ -16,21 +19,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory, demo_index):
-    """The real system: the Rasa server (trained model from the cache) and the API hosting the action webhook."""
-    data_dir = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def running_system(data_dir: Path, demo_index: Path) -> Iterator[System]:
+    """Start the real system in `data_dir` with an agent and an editor token (`agent_token`, `editor_token`, and
+    `agent_headers` / `editor_headers` for httpx); the browser tests share it."""
     shutil.copytree(demo_index, data_dir / "index")
     settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
     engine = make_engine(settings.db_url)
     create_tables(engine)
     with session_factory(engine)() as session:
         agent = create_token(session, "agent", "e2e-agent")
+        editor = create_token(session, "editor", "e2e-editor")
         session.commit()
     running = start(settings, log_dir=data_dir / "logs")
+    running.agent_token, running.editor_token = agent, editor
     running.agent_headers = {"Authorization": f"Bearer {agent}"}
-    yield running
-    running.stop()
+    running.editor_headers = {"Authorization": f"Bearer {editor}"}
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory, demo_index):
+    """The real system: the Rasa server (trained model from the cache) and the API hosting the action webhook."""
+    with running_system(tmp_path_factory.mktemp("e2e"), demo_index) as running:
+        yield running
 
 
 class Chat:
