@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 import uuid
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from kb.models import Article, ArticleRevision, utcnow
@@ -63,13 +64,14 @@ class ArticleFields(BaseModel):
 
 
 class ArticleCreate(ArticleFields):
-    """A new article: title, body and language are required; it starts as a draft unless published at once."""
+    """A new article: title, body and language are required; it starts as a draft unless published at once
+    (an import may also bring back an archived article, as exported)."""
 
     id: Slug | None = None
     title: ShortText
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
     lang: ArticleLang
-    status: Literal["draft", "published"] = "draft"
+    status: Literal["draft", "published", "archived"] = "draft"
 
 
 class ArticleUpdate(ArticleFields):
@@ -154,19 +156,27 @@ def list_articles(
     lang: str | None = None,
     status: str | None = None,
     topic: str | None = None,
+    product: str | None = None,
+    tag: str | None = None,
+    group: str | None = None,
     query: str | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
     offset: int = 0,
 ) -> list[Article]:
-    """Articles matching the filters, newest first."""
+    """Articles matching every filter given (`query`: words in the title), newest first; `limit` None: all."""
     statement = select(Article)
-    if lang:
-        statement = statement.where(Article.lang == lang)
-    if status:
-        statement = statement.where(Article.status == status)
-    if topic:
-        statement = statement.where(Article.topic == topic)
+    for column, value in ((Article.lang, lang), (Article.status, status), (Article.topic, topic)):
+        if value:
+            statement = statement.where(column == value)
+    for column, value in ((Article.product, product), (Article.group, group)):
+        if value:
+            statement = statement.where(column == value)
+    if tag:
+        # tags are stored as a JSON list; its text holds the tag as a quoted JSON string
+        statement = statement.where(cast(Article.tags, String).contains(json.dumps(tag), autoescape=True))
     if query:
-        statement = statement.where(Article.title.contains(query))
-    statement = statement.order_by(Article.updated_at.desc(), Article.id).limit(limit).offset(offset)
+        statement = statement.where(Article.title.contains(query, autoescape=True))
+    statement = statement.order_by(Article.updated_at.desc(), Article.id).offset(offset)
+    if limit is not None:
+        statement = statement.limit(limit)
     return list(session.scalars(statement))
