@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -109,6 +110,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_kb(args: argparse.Namespace) -> int:
+    if args.kb_command == "eval-missing":
+        print("error: `tierzero kb eval` runs from a checkout of the repository (it needs bench/)", file=sys.stderr)
+        return 2
+    if args.kb_command == "eval":
+        from bench.kb_eval import run as run_eval
+
+        return run_eval(args)
     from api.bootstrap import open_stores
 
     settings = Settings()
@@ -118,6 +126,76 @@ def cmd_kb(args: argparse.Namespace) -> int:
         count = kb.rebuild(update)
         bar.close()
         print(f"reindexed {count} article(s): {len(kb.vectors)} passages with {kb.embedder.name}")
+    elif args.kb_command == "import":
+        return _kb_import(settings, args.path, args.dry_run)
+    elif args.kb_command == "calibrate":
+        return _kb_calibrate(settings, args)
+    return 0
+
+
+def _kb_import(settings: Settings, path, dry_run: bool) -> int:
+    from api.bootstrap import open_stores
+    from kb.importer import ArticleImportError, import_files, read_sources
+
+    try:
+        sources = read_sources(path)
+    except (ArticleImportError, OSError, UnicodeDecodeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sessions, kb = open_stores(settings)
+    with sessions() as session:
+        report, changed = import_files(session, tqdm(sources, desc="reading", unit="file"), "cli", dry_run=dry_run)
+        if not dry_run:
+            session.commit()
+    if changed:
+        bar, update = _progress("embedding")
+        kb.sync(update)
+        bar.close()
+    verb = "would " if dry_run else ""
+    print(
+        f"{verb}create {len(report.created)}, {verb}update {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, files refused {len(report.problems)}"
+    )
+    for name, ids in (("create", report.created), ("update", report.updated)):
+        if ids and dry_run:
+            print(f"  {name}: {', '.join(ids)}")
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
+def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from api.bootstrap import open_stores
+    from kb.calibrate import fit_policy, labelled_outcomes
+    from kb.search import POLICY_FILE, DecisionPolicy
+
+    try:
+        lines = args.labelled.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, ValueError) as error:
+        print(f"error: cannot read {args.labelled}: {error}", file=sys.stderr)
+        return 2
+    _, kb = open_stores(settings)
+    bar, update = _progress("searching")
+    bar.unit = "question"
+    outcomes = labelled_outcomes(kb, rows, update)
+    bar.close()
+    policy, fits = fit_policy(outcomes, base=DecisionPolicy(), target_wrong=args.target_wrong)
+    print("lang  questions  answer  clarify  margin  answered  wrong/answered")
+    for fit in fits:
+        note = "" if fit.fitted else "  (too few questions: default kept)"
+        print(
+            f"{fit.lang:4}  {fit.questions:9}  {fit.answer_threshold:.4f}  {fit.clarify_threshold:.4f}  "
+            f"{fit.margin:.4f}  {100 * fit.answered:7.1f}%  {100 * fit.wrong_among_answered:13.1f}%{note}"
+        )
+    target = settings.data_dir / POLICY_FILE
+    if args.dry_run:
+        print(f"dry run: {target} not written")
+    else:
+        policy.save(target)
+        print(f"wrote {target}: the API uses it from its next start")
     return 0
 
 
@@ -146,6 +224,27 @@ def main(argv: list[str] | None = None) -> int:
     kb = commands.add_parser("kb", help="knowledge base maintenance")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     kb_commands.add_parser("reindex", help="re-embed every published article (after a model change)")
+    kb_import = kb_commands.add_parser("import", help="import articles from a Markdown/CSV/JSON file or folder")
+    kb_import.add_argument("path", type=Path, help="a .md, .csv or .json file, or a folder of them")
+    kb_import.add_argument("--dry-run", action="store_true", help="report what would change; store nothing")
+    calibrate = kb_commands.add_parser(
+        "calibrate", help="fit the answer/clarify thresholds per language on labelled questions"
+    )
+    calibrate.add_argument(
+        "--labelled",
+        type=Path,
+        required=True,
+        help="JSONL of {query, lang, group or article_id}; group null = out of scope",
+    )
+    calibrate.add_argument("--target-wrong", type=float, default=0.03, help="wrong answers allowed among answers")
+    calibrate.add_argument("--dry-run", action="store_true", help="print the fit; do not write the policy")
+    kb_eval = kb_commands.add_parser("eval", help="benchmark retrieval and the decision on a data set (bench/)")
+    try:
+        from bench.options import add_arguments as add_eval_arguments
+    except ImportError:  # an installed copy without the checkout's bench/ folder
+        kb_eval.set_defaults(kb_command="eval-missing")
+    else:
+        add_eval_arguments(kb_eval)
     kb.set_defaults(func=cmd_kb)
 
     args = parser.parse_args(argv)

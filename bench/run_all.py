@@ -1,0 +1,138 @@
+"""Run every knowledge-base benchmark of issue 3 and write `bench/results/*.json` and `bench/RESULTS.md`.
+
+    $(scripts/venv.sh app)/bin/python -m bench.run_all [NAME ...]
+
+Each run is `tierzero kb eval` on one data set from `../shared/data`; names restrict the run to some of them
+(the other sets keep their last results in RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from bench.kb_eval import DATA_DIR, add_arguments, describe
+from bench.kb_eval import run as run_eval
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+RUNS: dict[str, list[str]] = {
+    "banking77": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl")],
+    "banking77-5": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl"), "--per-intent", "5"],
+    "banking77-oos": ["--intents", str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl")],
+    "jsquad": [
+        "--docs",
+        str(DATA_DIR / "jsquad" / "jsquad_docs.jsonl"),
+        "--queries",
+        str(DATA_DIR / "jsquad" / "jsquad_queries.jsonl"),
+    ],
+    "parakqc": [
+        "--docs",
+        str(DATA_DIR / "parakqc" / "parakqc_docs.jsonl"),
+        "--queries",
+        str(DATA_DIR / "parakqc" / "parakqc_queries.jsonl"),
+    ],
+    "xsid": [
+        "--intents",
+        str(DATA_DIR / "xsid" / "xsid_en_ja.jsonl"),
+        "--kb-lang",
+        "en",
+        "--query-lang",
+        "ja",
+    ],
+}
+
+TARGETS = """\
+| target (issue 3) | figure |
+|---|---|
+| BANKING77 as KB, all phrasings: top-1 ≥ 94 % | {banking77} |
+| BANKING77 as KB, 5 phrasings per intent: top-1 ≥ 86 % | {banking77_5} |
+| BANKING77-OOS test: ≤ 3 % wrong among answered, ≥ 85 % answered | {oos_decision} |
+| BANKING77-OOS: id-oos recall ≥ 70 %, ood-oos recall ≥ 90 % | {oos_recall} |
+| JSQuAD recall@5: hybrid ≥ BM25 + 10 points | {jsquad} |
+| ParaKQC recall@5: hybrid ≥ BM25 + 10 points | {parakqc} |
+"""
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _targets() -> str:
+    def hybrid(name: str) -> dict | None:
+        data = _load(name)
+        return data["systems"]["hybrid"] if data else None
+
+    def top1(name: str) -> str:
+        metrics = hybrid(name)
+        return f"{100 * metrics['top1']:.1f} %" if metrics else "not run"
+
+    def r5_gain(name: str) -> str:
+        data = _load(name)
+        if not data:
+            return "not run"
+        h, b = data["systems"]["hybrid"]["recall@5"], data["systems"]["bm25"]["recall@5"]
+        return f"hybrid {100 * h:.1f} % vs BM25 {100 * b:.1f} % ({100 * (h - b):+.1f} points)"
+
+    oos = hybrid("banking77-oos")
+    decision = recall = "not run"
+    if oos:
+        decision = f"{100 * oos['wrong_among_answered']:.1f} % wrong, {100 * oos['answered']:.1f} % answered"
+        escalated = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_recall"] or {}).items())
+        not_answered = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_not_answered"] or {}).items())
+        recall = f"escalated: {escalated}; not answered (clarify or escalate): {not_answered}"
+    return TARGETS.format(
+        banking77=top1("banking77"),
+        banking77_5=top1("banking77-5"),
+        oos_decision=decision,
+        oos_recall=recall,
+        jsquad=r5_gain("jsquad"),
+        parakqc=r5_gain("parakqc"),
+    )
+
+
+def write_report() -> None:
+    sections = []
+    for name in RUNS:
+        data = _load(name)
+        if data:
+            sections.append(f"## {name}\n\n{describe(data)}\n")
+    (HERE / "RESULTS.md").write_text(
+        "# Knowledge-base benchmark: last results\n\n"
+        "Written by `python -m bench.run_all` (each section is one `tierzero kb eval` run; JSON in `results/`). "
+        f"Machine: {platform.machine()}, {platform.python_version()}, 2 cores shared with other work.\n\n"
+        "Percentages of test questions. *answered*, *esc in-scope*: shares of in-scope questions answered outright "
+        "or escalated (the rest are offered 2–3 choices). *wrong/ans*: wrong answers among all answers, "
+        "out-of-scope answers included. *OOS recall (escalated)*: out-of-scope questions escalated; the JSON also "
+        "has `oos_not_answered` (escalated or offered choices). Decision thresholds are fitted per system on the "
+        "fitting questions only (see each section's notes), never on the test questions.\n\n"
+        + _targets()
+        + "\n"
+        + "\n".join(sections),
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", choices=[*RUNS, []], help="which runs (default: all)")
+    names = parser.parse_args(argv).names or list(RUNS)
+    for name in names:
+        started = time.perf_counter()
+        print(f"== {name}", flush=True)
+        eval_parser = argparse.ArgumentParser()
+        add_arguments(eval_parser)
+        run_eval(eval_parser.parse_args([*RUNS[name], "--json", str(RESULTS / f"{name}.json")]))
+        print(f"== {name} done in {time.perf_counter() - started:.0f} s", flush=True)
+    write_report()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
