@@ -11,13 +11,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import articles, conversations, pages, tickets, webhook
+from api import articles, conversations, pages, queues, tickets, webhook
 from api.bootstrap import open_stores
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimiter
+from api.scheduler import Scheduler
 from api.settings import Settings
 from bot.actions.runtime import BotRuntime, configure
-from handoff import HandoffService
+from handoff import Clock, HandoffService, SystemClock, TicketWorkflow, load_policies
 
 logger = logging.getLogger("tierzero")
 
@@ -30,19 +31,27 @@ def _readable(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; stores, model and index are opened at start-up (see `api.bootstrap`)."""
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the app; policies, stores, model and index are opened at start-up (see `api.bootstrap`).
+
+    `clock` is where SLA time comes from (the system clock unless a test passes its own)."""
     settings = settings or Settings()
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
         sessions, kb = open_stores(settings)
-        app.state.sessions, app.state.kb = sessions, kb
-        app.state.handoff = HandoffService()
+        app.state.sessions, app.state.kb, app.state.policies, app.state.clock = sessions, kb, policies, clock
+        app.state.handoff = HandoffService(policies, clock)
+        app.state.workflow = TicketWorkflow(policies, clock)
         configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
         app.state.executor = webhook.make_executor()
         app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
+        app.state.scheduler.start()
         yield
+        await app.state.scheduler.stop()
         await app.state.rasa.close()
 
     app = FastAPI(
@@ -86,6 +95,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "passages": len(request.app.state.kb.vectors),
         }
 
-    for module in (conversations, tickets, articles, webhook, pages):
+    for module in (conversations, tickets, queues, articles, webhook, pages):
         app.include_router(module.router)
     return app

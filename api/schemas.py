@@ -91,6 +91,16 @@ class ConversationOut(BaseModel):
     ticket: TicketBrief | None = None
 
 
+class SlaOut(BaseModel):
+    """A ticket's SLA clock: deadlines (business hours of its queue), when it was met, and whether it is paused."""
+
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_responded_at: datetime | None
+    paused_since: datetime | None
+    breached: list[str]
+
+
 class TicketOut(BaseModel):
     id: int
     reference: str
@@ -99,6 +109,8 @@ class TicketOut(BaseModel):
     queue: str
     tier: int
     priority: str
+    escalation_level: int
+    sla: SlaOut
     reason: str
     channel: str
     lang: str
@@ -110,10 +122,71 @@ class TicketOut(BaseModel):
     topic: str | None
     topic_confidence: float | None
     routed_by: str
+    routing_confidence: float | None
     articles_tried: list[dict[str, Any]]
     tags: list[str]
     assignee: str | None
+    resolution: str | None
+    resolution_article_id: str | None
     created_at: datetime
     updated_at: datetime
     transcript: list[dict[str, Any]] | None = None
     history: list[dict[str, Any]] | None = None
+
+
+def _has_text(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000, description="What the customer will read.")
+    wait_for_customer: bool = Field(
+        default=False, description="Put the ticket in pending_customer (pauses the SLA clock until they answer)."
+    )
+    _text = field_validator("text")(_has_text)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000, description="Internal: never shown to the customer.")
+    _text = field_validator("text")(_has_text)
+
+
+class EscalateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queue: str | None = Field(default=None, max_length=40)
+    tier: int | None = Field(default=None, ge=2, le=3)
+    reason: str = Field(min_length=1, max_length=2000)
+    _reason = field_validator("reason")(_has_text)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=5000, description="What solved the problem.")
+    article_id: str | None = Field(default=None, max_length=120, description="The article that answered it.")
+    _resolution = field_validator("resolution")(_has_text)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class QueueOut(BaseModel):
+    name: str
+    tier: int
+    lead: str | None
+    timezone: str
+    open_now: bool
+    counts: dict[str, int]
+    breached: int
+    nearest_deadline: datetime | None
+    nearest_deadline_ticket: str | None

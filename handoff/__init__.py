@@ -1,19 +1,36 @@
-"""Tier Zero's handoff engine: conversations, tickets, routing to tier-1 queues.
+"""Tier Zero's handoff engine: conversations, tickets, routing to tier-1 queues, SLA clocks and escalation.
 
 Plain Python over SQLAlchemy; nothing here knows about Rasa, HTTP or the knowledge base's internals.
 """
 
-from handoff.models import Conversation, HandoffBase, Message, Ticket, TicketEvent
-from handoff.service import ArticleTried, HandoffError, HandoffRequest, HandoffService
+from handoff.clock import Clock, ManualClock, SystemClock
+from handoff.models import Conversation, HandoffBase, Message, Ticket, TicketEvent, TicketTimer
+from handoff.policies import Policies, PolicyError, load_policies, parse_policies
+from handoff.service import ArticleTried, HandoffError, HandoffRequest, HandoffService, ReplyWindow
+from handoff.sla import fire_due_timers
+from handoff.workflow import InvalidTransition, TicketNotFound, TicketWorkflow
 
 __all__ = [
     "ArticleTried",
+    "Clock",
     "Conversation",
     "HandoffBase",
     "HandoffError",
     "HandoffRequest",
     "HandoffService",
+    "InvalidTransition",
+    "ManualClock",
     "Message",
+    "Policies",
+    "PolicyError",
+    "ReplyWindow",
+    "SystemClock",
     "Ticket",
     "TicketEvent",
+    "TicketNotFound",
+    "TicketTimer",
+    "TicketWorkflow",
+    "fire_due_timers",
+    "load_policies",
+    "parse_policies",
 ]

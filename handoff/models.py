@@ -81,11 +81,22 @@ class Ticket(HandoffBase):
     routed_by: Mapped[str] = mapped_column(String(60))
     articles_tried: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    routing_confidence: Mapped[float | None] = mapped_column(Float)
     assignee: Mapped[str | None] = mapped_column(String(120))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    resolution_due: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    first_responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution_article_id: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="tickets")
     history: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+    timers: Mapped[list[TicketTimer]] = relationship(back_populates="ticket", order_by="TicketTimer.id")
 
     @property
     def reference(self) -> str:
@@ -105,3 +116,20 @@ class TicketEvent(HandoffBase):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ticket: Mapped[Ticket] = relationship(back_populates="history")
+
+
+class TicketTimer(HandoffBase):
+    """Something the clock must do to a ticket at `due_at`, exactly once: a reminder, a breach, an escalation level,
+    an automatic close. Kept in the database, so a restart neither loses nor repeats one."""
+
+    __tablename__ = "ticket_timers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # {first_response,resolution}_{reminder,breach} | escalation (with its level) | auto_close
+    kind: Mapped[str] = mapped_column(String(30))
+    level: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ticket: Mapped[Ticket] = relationship(back_populates="timers")

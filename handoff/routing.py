@@ -1,183 +1,109 @@
-"""Choosing the tier-1 queue and priority for a handoff: ordered rules, first match wins.
+"""Choosing the queue and priority of a handoff from the policies: ordered rules, first match wins.
 
-The rules are data (`RoutingRule`, `PriorityRule`), so they can come from configuration; `DEFAULT_ROUTING` and
-`DEFAULT_PRIORITY` are the built-in sets for the demo queues (billing, technical, account, orders, general).
+When no routing rule matches, an optional topic classifier (see `handoff.classifier`) may pick the queue if it is
+confident enough; otherwise the default queue takes it. Every decision says what made it (`routed_by`).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from handoff.models import PRIORITIES
+from handoff.policies import Conditions, Policies, PriorityRule, ValueRange
 
-PRIORITY_ORDER = ("low", "normal", "high", "urgent")
-
-
-class RoutingRule(BaseModel):
-    """Send a handoff to `queue` when its topic is one of `topics` or its text contains one of `keywords`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    queue: str
-    topics: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
+# text → (queue, confidence); a topic classifier trained on past tickets or a labelled data set
+Classify = Callable[[str], tuple[str, float]]
 
 
-class PriorityRule(BaseModel):
-    """Set a handoff's priority to `priority` when its text contains one of `keywords` or its topic matches."""
+@dataclass(frozen=True)
+class Facts:
+    """What is known about a handoff when it is routed."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    priority: str
-    topics: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
+    text: str
+    topic: str | None = None
+    topic_confidence: float | None = None
+    intent: str | None = None
+    lang: str = "en"
+    channel: str = "web"
+    customer: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Route:
-    """Where a handoff goes and why."""
+    """Where a handoff goes, at what priority, and why."""
 
     queue: str
-    topic: str | None
-    topic_confidence: float | None
-    routed_by: str
+    tier: int
     priority: str
+    routed_by: str
     priority_by: str
+    routing_confidence: float | None = None
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Text as rules compare it: NFKC-normalised and case-folded (full-width and half-width alike)."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _matches(rule: RoutingRule | PriorityRule, topic: str | None, text: str) -> bool:
-    return (topic is not None and topic in rule.topics) or any(_fold(k) in text for k in rule.keywords)
+def _attribute_holds(value: Any, wanted: list[Any] | ValueRange) -> bool:
+    if isinstance(wanted, ValueRange):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        return (wanted.min is None or value >= wanted.min) and (wanted.max is None or value <= wanted.max)
+    return value in wanted or (isinstance(value, str) and fold(value) in {fold(str(w)) for w in wanted})
 
 
-DEFAULT_ROUTING = [
-    RoutingRule(
-        name="billing words",
-        queue="billing",
-        keywords=[
-            "refund",
-            "charge",
-            "charged",
-            "invoice",
-            "payment",
-            "billing",
-            "返金",
-            "請求",
-            "支払",
-            "決済",
-            "領収書",
-            "환불",
-            "결제",
-            "청구",
-            "영수증",
-        ],
-    ),
-    RoutingRule(
-        name="account words",
-        queue="account",
-        keywords=[
-            "password",
-            "log in",
-            "login",
-            "2fa",
-            "two-factor",
-            "account",
-            "パスワード",
-            "ログイン",
-            "アカウント",
-            "二段階",
-            "비밀번호",
-            "로그인",
-            "계정",
-            "인증",
-        ],
-    ),
-    RoutingRule(
-        name="app words",
-        queue="technical",
-        keywords=["app", "crash", "error", "bug", "アプリ", "エラー", "落ち", "앱", "오류", "에러"],
-    ),
-    RoutingRule(
-        name="order words",
-        queue="orders",
-        keywords=[
-            "order",
-            "shipping",
-            "delivery",
-            "package",
-            "parcel",
-            "return",
-            "注文",
-            "配送",
-            "届",
-            "返品",
-            "荷物",
-            "주문",
-            "배송",
-            "택배",
-            "반품",
-        ],
-    ),
-    RoutingRule(name="billing topic", queue="billing", topics=["billing"]),
-    RoutingRule(name="account topic", queue="account", topics=["account"]),
-    RoutingRule(name="technical topic", queue="technical", topics=["technical"]),
-    RoutingRule(name="orders topic", queue="orders", topics=["orders"]),
-]
-DEFAULT_QUEUE = "general"
-
-DEFAULT_PRIORITY = [
-    PriorityRule(
-        name="not working",
-        priority="urgent",
-        keywords=[
-            "not working",
-            "doesn't work",
-            "does not work",
-            "broken",
-            "動かない",
-            "使えない",
-            "작동하지 않",
-            "안 돼",
-            "안돼",
-        ],
-    ),
-    PriorityRule(
-        name="billing and payment",
-        priority="urgent",
-        topics=["billing"],
-        keywords=["charged twice", "double charge", "二重", "이중"],
-    ),
-]
+def matches(rule: Conditions, facts: Facts, folded_text: str) -> bool:
+    """Whether a rule's conditions hold for these facts (see `Conditions` for the meaning)."""
+    about = rule.topics or rule.intents or rule.keywords
+    if about and not (
+        (facts.topic is not None and facts.topic in rule.topics)
+        or (facts.intent is not None and facts.intent in rule.intents)
+        or any(fold(k) in folded_text for k in rule.keywords)
+    ):
+        return False
+    if rule.languages and facts.lang not in rule.languages:
+        return False
+    if rule.channels and facts.channel not in rule.channels:
+        return False
+    return all(
+        name in facts.customer and _attribute_holds(facts.customer[name], wanted)
+        for name, wanted in rule.customer.items()
+    )
 
 
-def route(
-    text: str,
-    topic: str | None,
-    topic_confidence: float | None,
-    rules: list[RoutingRule] | None = None,
-    priority_rules: list[PriorityRule] | None = None,
-    default_queue: str = DEFAULT_QUEUE,
-) -> Route:
-    """Pick the queue by the first matching routing rule and the priority by the first matching priority rule.
+def _priority(facts: Facts, folded: str, queue: str, rules: list[PriorityRule]) -> tuple[str, str]:
+    priority, reasons = "normal", []
+    applicable = [r for r in rules if (not r.queues or queue in r.queues) and matches(r, facts, folded)]
+    first_set = next((r for r in applicable if r.set is not None), None)
+    if first_set is not None:
+        priority = first_set.set or priority
+        reasons.append(f"rule: {first_set.name}")
+    for rule in applicable:
+        if rule.raise_by:
+            priority = PRIORITIES[min(len(PRIORITIES) - 1, PRIORITIES.index(priority) + rule.raise_by)]
+            reasons.append(f"raised by rule: {rule.name}")
+    return priority, "; ".join(reasons) or "default"
 
-    >>> route("I was charged twice", None, None).queue
+
+def route(facts: Facts, policies: Policies, classify: Classify | None = None) -> Route:
+    """Pick the queue (first matching rule, else a confident classifier, else the default) and the priority.
+
+    >>> from handoff.policies import load_policies
+    >>> route(Facts("I was charged twice"), load_policies()).queue
     'billing'
     """
-    folded = _fold(text)
-    queue, routed_by = default_queue, "default"
-    for rule in DEFAULT_ROUTING if rules is None else rules:
-        if _matches(rule, topic, folded):
-            queue, routed_by = rule.queue, f"rule: {rule.name}"
-            break
-    priority, priority_by = "normal", "default"
-    for rule in DEFAULT_PRIORITY if priority_rules is None else priority_rules:
-        if _matches(rule, topic, folded) or (rule.topics and queue in rule.topics):
-            priority, priority_by = rule.priority, f"rule: {rule.name}"
-            break
-    return Route(queue, topic, topic_confidence, routed_by, priority, priority_by)
+    folded = fold(facts.text)
+    queue, routed_by, confidence = policies.default_queue, "default", None
+    rule = next((r for r in policies.routing if matches(r, facts, folded)), None)
+    if rule is not None:
+        queue, routed_by = rule.queue, f"rule: {rule.name}"
+    elif classify is not None and facts.text.strip():
+        predicted, confidence = classify(facts.text)
+        if predicted in policies.queues and confidence >= policies.classifier.min_confidence:
+            queue, routed_by = predicted, "classifier"
+    priority, priority_by = _priority(facts, folded, queue, policies.priority)
+    return Route(queue, policies.tier(queue), priority, routed_by, priority_by, confidence)

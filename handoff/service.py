@@ -7,14 +7,19 @@ import hmac
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from handoff.models import Conversation, Message, Ticket, TicketEvent, utcnow
-from handoff.routing import PriorityRule, RoutingRule, route
+from handoff.clock import Clock, SystemClock, as_utc
+from handoff.models import Conversation, Message, Ticket, utcnow
+from handoff.policies import Policies
+from handoff.routing import Classify, Facts, route
+from handoff.sla import record, start_clock
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending_customer")
 
@@ -72,13 +77,21 @@ def token_matches(conversation: Conversation, token: str) -> bool:
 def record_message(
     session: Session, conversation: Conversation, sender: str, text: str, payload: dict[str, Any] | None = None
 ) -> Message:
-    """Append a message to a conversation (not committed), numbered after the last one."""
+    """Append a message to a conversation (not committed), numbered after the last one.
+
+    A customer's message on a ticket that waits on them puts the ticket back to open; its SLA clock resumes at the
+    scheduler's next run (`handoff.sla.settle_resumed`)."""
     last = session.scalar(select(func.max(Message.seq)).where(Message.conversation_id == conversation.id))
     message = Message(
         conversation_id=conversation.id, seq=(last or 0) + 1, sender=sender, text=text, payload=payload or {}
     )
     session.add(message)
     conversation.updated_at = utcnow()
+    if sender == "customer":
+        ticket = open_ticket(session, conversation.id)
+        if ticket is not None and ticket.status == "pending_customer":
+            ticket.status = "open"
+            record(ticket, "customer", "status", utcnow(), **{"from": "pending_customer", "to": "open"})
     return message
 
 
@@ -121,6 +134,7 @@ class HandoffRequest(BaseModel):
     description: str = Field(max_length=5000)
     question: str | None = Field(default=None, max_length=5000)
     lang: str = "en"
+    intent: str | None = Field(default=None, max_length=80)
     articles_tried: list[ArticleTried] = Field(default_factory=list)
 
 
@@ -137,15 +151,28 @@ REASON_LABELS = {
 }
 
 
-class HandoffService:
-    """Hands a conversation to a tier-1 queue as one pre-filled ticket.
+@dataclass(frozen=True)
+class ReplyWindow:
+    """When a customer can expect the first reply: the deadline, the time now, and the team's time zone and hours."""
 
-    >>> service = HandoffService()  # then: service.hand_off(session, HandoffRequest(...))
+    due: datetime
+    now: datetime
+    timezone: str
+    open_now: bool
+
+
+class HandoffService:
+    """Hands a conversation to a tier-1 queue as one pre-filled ticket, routed and prioritised by the policies,
+    with its SLA clock started.
+
+    >>> from handoff.policies import load_policies
+    >>> service = HandoffService(load_policies())  # then: service.hand_off(session, HandoffRequest(...))
     """
 
-    def __init__(self, routing: list[RoutingRule] | None = None, priority: list[PriorityRule] | None = None) -> None:
-        self.routing = routing
-        self.priority = priority
+    def __init__(self, policies: Policies, clock: Clock | None = None, classify: Classify | None = None) -> None:
+        self.policies = policies
+        self.clock = clock or SystemClock()
+        self.classify = classify
 
     def hand_off(self, session: Session, request: HandoffRequest, actor: str = "bot") -> Ticket:
         """Create the ticket (not committed); a conversation with an open ticket gets that ticket back, not a second."""
@@ -153,15 +180,26 @@ class HandoffService:
         existing = open_ticket(session, conversation.id)
         if existing is not None:
             return existing
+        now = self.clock.now()
         best = max(request.articles_tried, key=lambda a: a.score, default=None)
         topic = best.topic if best else None
         text = " ".join(filter(None, [request.question, request.description]))
-        decided = route(text, topic, best.score if best else None, self.routing, self.priority)
+        facts = Facts(
+            text=text,
+            topic=topic,
+            topic_confidence=best.score if best else None,
+            intent=request.intent,
+            lang=request.lang,
+            channel=conversation.channel,
+            customer=conversation.customer_attributes or {},
+        )
+        decided = route(facts, self.policies, self.classify)
         description = request.description.strip() or (request.question or "")
         ticket = Ticket(
             conversation_id=conversation.id,
             status="new",
             queue=decided.queue,
+            tier=decided.tier,
             priority=decided.priority,
             reason=request.reason,
             channel=conversation.channel,
@@ -173,28 +211,39 @@ class HandoffService:
             + _first_sentence(description, 200),
             description=description,
             question=request.question,
-            topic=decided.topic,
-            topic_confidence=decided.topic_confidence,
+            topic=topic,
+            topic_confidence=facts.topic_confidence,
             routed_by=decided.routed_by,
+            routing_confidence=decided.routing_confidence,
             articles_tried=[a.model_dump() for a in request.articles_tried],
-            tags=[t for t in (decided.topic, request.reason, request.lang) if t],
+            tags=[t for t in (topic, request.reason, request.lang) if t],
+            created_at=now,
+            updated_at=now,
         )
         session.add(ticket)
-        ticket.history.append(
-            TicketEvent(
-                actor=actor,
-                action="created",
-                detail={
-                    "queue": decided.queue,
-                    "routed_by": decided.routed_by,
-                    "priority": decided.priority,
-                    "priority_by": decided.priority_by,
-                },
-            )
+        record(
+            ticket,
+            actor,
+            "created",
+            now,
+            queue=decided.queue,
+            tier=decided.tier,
+            routed_by=decided.routed_by,
+            routing_confidence=decided.routing_confidence,
+            priority=decided.priority,
+            priority_by=decided.priority_by,
         )
+        start_clock(ticket, self.policies, now)
         if request.customer_name and not conversation.customer_name:
             conversation.customer_name = request.customer_name
         if request.customer_email and not conversation.customer_email:
             conversation.customer_email = request.customer_email
         conversation.state = "waiting_agent"
         return ticket
+
+    def reply_window(self, ticket: Ticket) -> ReplyWindow:
+        """What the bot tells the customer about the first reply, from the ticket's SLA and its queue's hours."""
+        calendar = self.policies.calendar(ticket.queue)
+        now = self.clock.now()
+        due = as_utc(ticket.first_response_due) if ticket.first_response_due else calendar.add(now, 0)
+        return ReplyWindow(due=due, now=now, timezone=calendar.timezone, open_now=calendar.is_open(now))

@@ -305,7 +305,7 @@ class ActionCreateTicket(Action):
                 ticket = runtime.handoff.hand_off(session, request)
                 session.commit()
                 reference, queue = ticket.reference, ticket.queue
-                expectation = reply_expectation(ticket.priority, lang)
+                expectation = reply_expectation(runtime.handoff.reply_window(ticket), lang)
                 ticket_json = {"id": ticket.id, "reference": reference, "queue": queue, "status": ticket.status}
         except (SQLAlchemyError, ValueError):
             logger.exception("could not create the ticket for conversation %s", tracker.sender_id)

@@ -1,6 +1,12 @@
 import pytest
 
-from handoff.routing import RoutingRule, route
+from handoff import load_policies
+from handoff.routing import Facts, route
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_policies()
 
 
 @pytest.mark.parametrize(
@@ -15,21 +21,50 @@ from handoff.routing import RoutingRule, route
         ("something else entirely", None, "general"),
     ],
 )
-def test_first_matching_rule_picks_the_queue(text, topic, queue):
-    assert route(text, topic, None).queue == queue
-
-
-def test_rules_are_ordered_first_match_wins():
-    rules = [RoutingRule(name="vip", queue="vip", keywords=["refund"]), RoutingRule(name="b", queue="billing")]
-    decided = route("refund please", None, None, rules=rules)
-    assert (decided.queue, decided.routed_by) == ("vip", "rule: vip")
+def test_the_shipped_rules_pick_the_queue(shipped, text, topic, queue):
+    assert route(Facts(text, topic=topic), shipped).queue == queue
 
 
 @pytest.mark.parametrize("text", ["the app is not working", "アプリが動かない", "앱이 작동하지 않아요"])
-def test_not_working_is_urgent_in_every_language(text):
-    assert route(text, None, None).priority == "urgent"
+def test_not_working_is_urgent_in_every_language(shipped, text):
+    assert route(Facts(text), shipped).priority == "urgent"
 
 
-def test_billing_is_urgent_and_plain_questions_normal():
-    assert route("question about my invoice", None, None).priority == "urgent"
-    assert route("where is my parcel", None, None).priority == "normal"
+def test_billing_is_urgent_and_plain_questions_normal(shipped):
+    assert route(Facts("question about my invoice"), shipped).priority == "urgent"
+    assert route(Facts("where is my parcel"), shipped).priority == "normal"
+
+
+def test_rules_are_ordered_first_match_wins(policies):
+    enterprise_refund = route(Facts("refund please", customer={"plan": "Enterprise"}), policies)
+    assert (enterprise_refund.queue, enterprise_refund.routed_by) == ("vip", "rule: enterprise")
+    assert route(Facts("refund please", customer={"plan": "free"}), policies).queue == "billing"
+
+
+def test_conditions_on_language_channel_intent_and_topic(policies):
+    assert route(Facts("결제 문의", lang="ko", channel="email"), policies).routed_by == "rule: korean email"
+    assert route(Facts("결제 문의", lang="ko", channel="web"), policies).queue == "billing"
+    assert route(Facts("hello", intent="ask_refund"), policies).routed_by == "rule: refund intent"
+    assert route(Facts("hello", topic="billing"), policies).routed_by == "rule: billing topic"
+    unmatched = route(Facts("hello"), policies)
+    assert (unmatched.queue, unmatched.routed_by, unmatched.tier) == ("general", "default", 1)
+
+
+def test_priority_rules_set_then_raise_for_high_value_customers(policies):
+    assert route(Facts("refund please"), policies).priority == "high"
+    rich = route(Facts("refund please", customer={"lifetime_value": 5000}), policies)
+    assert (rich.priority, rich.priority_by) == ("urgent", "rule: billing; raised by rule: high value")
+    assert route(Facts("hello", customer={"lifetime_value": 1000}), policies).priority == "high"
+    assert route(Facts("hello", customer={"lifetime_value": 999}), policies).priority == "normal"
+    assert route(Facts("hello", customer={"lifetime_value": "lots"}), policies).priority == "normal"
+    capped = route(Facts("動かない", customer={"lifetime_value": 5000}), policies)
+    assert capped.priority == "urgent"
+
+
+def test_a_confident_classifier_routes_what_no_rule_matches(policies):
+    confident = route(Facts("hello"), policies, classify=lambda text: ("billing", 0.9))
+    assert (confident.queue, confident.routed_by, confident.routing_confidence) == ("billing", "classifier", 0.9)
+    unsure = route(Facts("hello"), policies, classify=lambda text: ("billing", 0.2))
+    assert (unsure.queue, unsure.routed_by, unsure.routing_confidence) == ("general", "default", 0.2)
+    ruled = route(Facts("refund"), policies, classify=lambda text: ("vip", 0.99))
+    assert ruled.routed_by == "rule: money" and ruled.routing_confidence is None

@@ -1,8 +1,14 @@
 import pytest
 from pydantic import ValidationError
 
-from handoff import ArticleTried, HandoffRequest, HandoffService
+from handoff import ArticleTried, HandoffRequest, HandoffService, load_policies
 from handoff.service import ConversationNotFound, open_conversation, record_message, token_matches, transcript
+
+
+@pytest.fixture
+def policies():
+    """The shipped policies (the demo queues: billing, technical, account, orders, general)."""
+    return load_policies()
 
 
 def _conversation(session, **fields):
@@ -21,7 +27,7 @@ def test_tokens_are_stored_hashed_and_checked(sessions):
         assert not token_matches(conversation, token + "x")
 
 
-def test_handoff_creates_a_prefilled_ticket(sessions):
+def test_handoff_creates_a_prefilled_ticket(sessions, policies):
     with sessions() as session:
         conversation, _ = _conversation(session)
         request = HandoffRequest(
@@ -34,7 +40,7 @@ def test_handoff_creates_a_prefilled_ticket(sessions):
             lang="ja",
             articles_tried=[ArticleTried(article_id="track-order-ja", title="注文の追跡", score=0.81, topic="orders")],
         )
-        ticket = HandoffService().hand_off(session, request)
+        ticket = HandoffService(policies).hand_off(session, request)
         session.commit()
         assert ticket.reference == f"TZ-{1000 + ticket.id}"
         assert (ticket.status, ticket.queue, ticket.lang, ticket.channel) == ("new", "orders", "ja", "web")
@@ -42,23 +48,25 @@ def test_handoff_creates_a_prefilled_ticket(sessions):
         assert ticket.customer_email == "taro@example.jp"
         assert ticket.summary.startswith("Bot found no answer (ja, web)")
         assert ticket.articles_tried[0]["article_id"] == "track-order-ja"
-        assert [e.action for e in ticket.history] == ["created"]
+        assert [e.action for e in ticket.history] == ["created", "sla_started"]
         assert conversation.state == "waiting_agent"
         assert [m["sender"] for m in transcript(session, conversation.id)] == ["customer", "bot"]
 
 
-def test_a_retried_handoff_returns_the_same_ticket(sessions):
+def test_a_retried_handoff_returns_the_same_ticket(sessions, policies):
     with sessions() as session:
         conversation, _ = _conversation(session)
         request = HandoffRequest(conversation_id=conversation.id, reason="asked_for_person", description="help")
-        first = HandoffService().hand_off(session, request)
+        first = HandoffService(policies).hand_off(session, request)
         session.commit()
-        second = HandoffService().hand_off(session, request)
+        second = HandoffService(policies).hand_off(session, request)
         assert first.id == second.id
 
 
-def test_unknown_conversation_and_bad_reason_are_refused(sessions):
+def test_unknown_conversation_and_bad_reason_are_refused(sessions, policies):
     with sessions() as session, pytest.raises(ConversationNotFound):
-        HandoffService().hand_off(session, HandoffRequest(conversation_id="nope", reason="no_answer", description="x"))
+        HandoffService(policies).hand_off(
+            session, HandoffRequest(conversation_id="nope", reason="no_answer", description="x")
+        )
     with pytest.raises(ValidationError):
         HandoffRequest(conversation_id="c", reason="bored", description="x")

@@ -1,0 +1,71 @@
+import pytest
+
+from handoff import PolicyError, load_policies, parse_policies
+from tests.handoff.conftest import SAMPLE
+
+
+def test_the_shipped_policies_load():
+    policies = load_policies()
+    assert policies.default_queue in policies.queues
+    assert len(policies.escalation) == 4
+    assert policies.reminder_before == 30
+
+
+def test_durations_and_hours_are_parsed(policies):
+    assert [p.first_response for p in policies.sla] == [60, 120, 480, 240]
+    assert policies.auto_close_after == 3 * 1440
+    assert policies.business_hours["office"].weekly["mon"] == [(540, 1020)]
+
+
+def _refused(text: str) -> str:
+    with pytest.raises(PolicyError) as error:
+        parse_policies(text, source="policies.yml")
+    return str(error.value)
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+def test_an_unknown_queue_in_a_rule_is_refused_with_its_line():
+    bad = SAMPLE.replace("queue: billing, keywords", "queue: bilings, keywords")
+    message = _refused(bad)
+    assert f"policies.yml line {_line_of(bad, 'bilings')}: routing[2].queue: unknown queue 'bilings'" in message
+
+
+def test_a_bad_duration_is_refused_with_its_line_and_how_to_write_it():
+    bad = SAMPLE.replace("first_response: 2h", "first_response: two hours")
+    message = _refused(bad)
+    assert f"line {_line_of(bad, 'two hours')}: sla[1].first_response" in message
+    assert "write e.g. '4h'" in message
+
+
+def test_bad_opening_hours_and_time_zones_are_refused():
+    assert "'18:00-09:00' must run forwards" in _refused(SAMPLE.replace('mon: ["09:00-17:00"]', 'mon: ["18:00-09:00"]'))
+    bad = SAMPLE.replace("Asia/Tokyo", "Asia/Tokio")
+    assert f"line {_line_of(bad, 'Asia/Tokio')}: business_hours.office.timezone: unknown time zone" in _refused(bad)
+
+
+def test_a_missing_section_unknown_field_and_yaml_error_are_refused():
+    assert "sla: Field required" in _refused(SAMPLE.split("sla:")[0])
+    bad = SAMPLE.replace("reassign_to_lead: true", "reasign_to_lead: true")
+    assert f"line {_line_of(bad, 'reasign')}: escalation[0].reasign_to_lead: Extra inputs" in _refused(bad)
+    assert "line 3: not valid YAML" in _refused("default_queue: general\nqueues: [\n  - : :\n")
+
+
+def test_escalation_has_at_most_four_ordered_levels():
+    five = SAMPLE + "  - {level: 5, after: 8h, notify: [ceo]}\n"
+    assert "escalation: List should have at most 4 items" in _refused(five)
+    swapped = SAMPLE.replace("{level: 2, after: 1h", "{level: 2, after: 0m")
+    assert "escalation[1].after: each level must come later" in _refused(swapped)
+
+
+def test_every_priority_queue_and_channel_needs_an_sla():
+    uncovered = SAMPLE.replace("  - {name: the rest, first_response: 4h, resolution: 16h}\n", "")
+    message = _refused(uncovered)
+    assert "no SLA policy covers low/general/web" in message and "add a catch-all" in message
+
+
+def test_a_priority_rule_sets_or_raises_never_both():
+    bad = SAMPLE.replace("{name: billing, set: high, queues", "{name: billing, set: high, raise: 1, queues")
+    assert "priority[1]: a priority rule needs exactly one of `set` or `raise`" in _refused(bad)
