@@ -1,7 +1,8 @@
 /*! Tier Zero chat widget. Put one tag on any page:
  *   <script src="https://support.example.com/widget.js" data-lang="ja" data-color="#0969da"
  *           data-greeting="Hello!" data-title="Kitsune Market" defer></script>
- * data-api (default: where this file came from), data-lang (en | ja | ko; default: the page, then the browser),
+ * data-api (default: where this file came from), data-lang (en | ja | ko; default: the browser's language if it is
+ * one of these, else the page's),
  * data-color (the accent), data-greeting and data-title are optional.
  * Everything the customer, the bot, an agent or an article supplies is put on the page as text (textContent),
  * never parsed as HTML; links are followed only if they are http(s). */
@@ -74,8 +75,9 @@
   const save = () => {
     try { localStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* private mode: works until reload */ }
   };
-  let lang = pick(saved.lang) || pick(config.lang) || pick(document.documentElement.lang) ||
-    (navigator.languages || [navigator.language]).map(pick).find(Boolean) || "en";
+  // The customer's own choice, then the site's, then the browser's first language if we speak it, then the page's.
+  let lang = pick(saved.lang) || pick(config.lang) || pick((navigator.languages || [])[0] || navigator.language) ||
+    pick(document.documentElement.lang) || "en";
   const t = (key, values = {}) => String(TEXT[lang][key] ?? TEXT.en[key]).replace(/\{(\w+)\}/g, (m, k) => values[k]);
 
   /** An element with properties (text goes in as textContent), attributes and children. */
@@ -139,7 +141,7 @@ header select option{color:#1f2328}
 .who{font-size:12px;color:#57606a;margin:0 4px}
 .system{align-self:center;max-width:92%}
 .system p{background:transparent;color:#57606a;font-size:13px;text-align:center;padding:2px 8px}
-.cards{display:flex;flex-direction:column;gap:6px}
+.cards{display:flex;flex-direction:column;gap:6px;margin:0;padding:0;list-style:none}
 .card{display:block;padding:8px 12px;border:1px solid #d0d7de;border-left:4px solid var(--a);border-radius:8px;background:#fff;color:inherit;text-decoration:none}
 a.card:hover{background:#f3f8ff}
 .card strong{display:block;color:var(--a);font-weight:650}
@@ -262,20 +264,23 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       if (shown) text = typeof shown === "function" ? shown() : shown;
     }
     const item = el("div", { className: "msg " + sender });
-    if (sender === "agent") item.append(el("span", { className: "who", "aria-hidden": "true", textContent: t("agent") }));
+    if (sender === "agent") {
+      const name = message.agent ? " · " + String(message.agent) : "";
+      item.append(el("span", { className: "who", "aria-hidden": "true", textContent: t("agent") + name }));
+    }
     item.append(el("span", { className: "sr", textContent: t(sender) + ": " }));
     if (text) item.append(el("p", { textContent: text }));
     const articles = Array.isArray(message.articles) ? message.articles : [];
     if (articles.length) {
-      const cards = el("div", { className: "cards", role: "list", "aria-label": t("articles") });
+      const cards = el("ul", { className: "cards", "aria-label": t("articles") });
       for (const article of articles) {
         const href = safeUrl(article.url);
-        const card = el(href ? "a" : "div", { className: "card", role: "listitem", href,
+        const card = el(href ? "a" : "div", { className: "card", href,
           target: href ? "_blank" : null, rel: href ? "noopener noreferrer" : null },
         el("strong", { textContent: String(article.title || "") }),
         article.snippet && article.snippet !== text ? el("span", { textContent: String(article.snippet) }) : null,
         href ? el("em", { textContent: t("article") + " ↗" }) : null);
-        cards.append(card);
+        cards.append(el("li", {}, card));
       }
       item.append(cards);
     }
@@ -313,6 +318,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
 
   function renderBanner() {
     const { state, ticket } = ticketState;
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 24;
     bar.hidden = state === "waiting_agent" || state === "agent"; // a person is already on it
     banner.replaceChildren();
     if (!ticket) { banner.hidden = true; return; }
@@ -327,6 +333,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       banner.append(el("div", { textContent: t("due", { time }) }));
     }
     banner.hidden = false;
+    if (atBottom) scrollDown(); // the banner took room from the log: keep the newest message in view
   }
 
   function applyState(state, ticket) {
