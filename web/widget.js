@@ -30,8 +30,10 @@
       now_agent: "A member of our team is with you.", now_resolved: "Your request was resolved. Write again any time.",
       due: "Expected reply by {time}", failed: "Your message could not be sent. Check your connection and try again.",
       retry: "Send again", tooLong: "Please keep messages under {n} characters.",
+      connecting: "We're connecting you with our team: please answer the question above.",
       queues: { billing: "Billing", technical: "Technical support", account: "Account", orders: "Orders",
-        general: "Customer support" },
+        general: "Customer support", engineering: "Engineering", specialists: "Specialist",
+        key_accounts: "Account management" },
     },
     ja: {
       title: "サポート", open: "サポートチャットを開く", close: "チャットを閉じる", language: "言語",
@@ -44,8 +46,10 @@
       now_agent: "担当者が対応しています。", now_resolved: "お問い合わせは解決済みです。いつでもまたご連絡ください。",
       due: "{time} までに返信予定", failed: "メッセージを送信できませんでした。接続を確認してもう一度お試しください。",
       retry: "再送信", tooLong: "メッセージは{n}文字以内でお願いします。",
+      connecting: "担当者におつなぎしています。上のご質問にお答えください。",
       queues: { billing: "お支払い担当", technical: "技術サポート", account: "アカウント担当",
-        orders: "ご注文担当", general: "カスタマーサポート" },
+        orders: "ご注文担当", general: "カスタマーサポート", engineering: "技術開発", specialists: "専門",
+        key_accounts: "法人担当" },
     },
     ko: {
       title: "고객 지원", open: "상담 채팅 열기", close: "채팅 닫기", language: "언어",
@@ -58,7 +62,9 @@
       now_agent: "상담원이 응대하고 있어요.", now_resolved: "문의가 해결되었어요. 언제든 다시 말씀해 주세요.",
       due: "{time}까지 답변 예정", failed: "메시지를 보내지 못했어요. 연결을 확인하고 다시 시도해 주세요.",
       retry: "다시 보내기", tooLong: "메시지는 {n}자 이내로 입력해 주세요.",
-      queues: { billing: "결제", technical: "기술 지원", account: "계정", orders: "주문", general: "고객 지원" },
+      connecting: "상담원에게 연결하고 있어요. 위의 질문에 답해 주세요.",
+      queues: { billing: "결제", technical: "기술 지원", account: "계정", orders: "주문", general: "고객 지원",
+        engineering: "엔지니어링", specialists: "전문", key_accounts: "기업 고객" },
     },
   };
   const LANG_NAMES = { en: "English", ja: "日本語", ko: "한국어" };
@@ -212,6 +218,10 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   let sending = 0;
   let live = false;
   let queue = Promise.resolve();
+  // After "talk to a person" the bot asks for a name, an email and a description (each re-asked at most once):
+  // a second press during those answers would be taken as an answer, so it only points back at the question.
+  const FORM_ANSWERS = 6;
+  let formAnswersLeft = 0;
   const pending = []; // messages this page showed itself, to recognise when the live stream echoes them
   const held = []; // stream messages that arrived while a send was in flight
   const payloadTitles = new Map([[ASK_HUMAN, () => t("human")]]);
@@ -322,7 +332,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     bar.hidden = state === "waiting_agent" || state === "agent"; // a person is already on it
     banner.replaceChildren();
     if (!ticket) { banner.hidden = true; return; }
-    const queueName = (TEXT[lang].queues || {})[ticket.queue] || ticket.queue;
+    const queueName = TEXT[lang].queues[ticket.queue] || String(ticket.queue).replace(/_/g, " ");
     banner.append(el("strong", { textContent: t("ticket", { ref: ticket.reference }) }),
       document.createTextNode(" · " + t("team", { queue: queueName })));
     const note = t(state === "agent" || state === "resolved" ? "now_" + state : "now_waiting_agent");
@@ -338,6 +348,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
 
   function applyState(state, ticket) {
     ticketState = { state: state || ticketState.state, ticket: ticket || ticketState.ticket };
+    if (ticketState.ticket) formAnswersLeft = 0;
     renderBanner();
     if (ticketState.ticket || (state && state !== "bot")) startLive();
   }
@@ -380,6 +391,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     if (!text) return;
     if (text.length > MAX_CHARS) { addMessage({ sender: "system", text: t("tooLong", { n: MAX_CHARS }) }); return; }
     retireQuickReplies();
+    formAnswersLeft = Math.max(0, formAnswersLeft - 1);
     const bubble = addMessage({ sender: "customer", text: shown || text });
     sending += 1;
     setTyping(true);
@@ -525,7 +537,15 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     save();
     applyTexts();
   });
-  humanButton.addEventListener("click", () => send(ASK_HUMAN, t("human")));
+  humanButton.addEventListener("click", () => {
+    if (formAnswersLeft > 0) {
+      addMessage({ sender: "system", text: t("connecting") });
+      input.focus();
+      return;
+    }
+    send(ASK_HUMAN, t("human"));
+    formAnswersLeft = FORM_ANSWERS;
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const text = input.value;

@@ -20,6 +20,8 @@ def test_a_handoff_reaches_the_console_and_the_agents_reply_reaches_the_widget(s
     widget = Widget(customer, system.api_url).open()
     customer.get_by_role("button", name="Talk to a person").click()
     expect(customer.locator(".msg.bot").last).to_contain_text("What's your name?")
+    customer.get_by_role("button", name="Talk to a person").click()  # pressed again: not taken as the name
+    expect(customer.locator(".msg.system").last).to_contain_text("please answer the question above")
     widget.say("Mia Tanaka")
     assert "email" in widget.last_bot_text()
     widget.say("mia@example.com")
