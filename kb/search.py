@@ -24,9 +24,6 @@ Decision = Literal["answer", "clarify", "escalate"]
 SearchMode = Literal["hybrid", "dense", "lexical"]
 # A policy fitted by `tierzero kb calibrate` is saved beside the index, in the data folder, under this name.
 POLICY_FILE = "kb-policy.json"
-# Dense similarity understands paraphrase and other languages; shared rare words (BM25, scaled to the best lexical
-# hit) add at most this much, enough to break the near-ties of a small embedding model.
-LEXICAL_WEIGHT = 0.03
 MAX_QUERY_CHARS = 2000
 
 
@@ -81,6 +78,23 @@ class DecisionPolicy(BaseModel):
         """The policy fitted for this installation (`<data_dir>/kb-policy.json`), or the defaults if none was."""
         path = Path(data_dir) / POLICY_FILE
         return cls.load(path) if path.exists() else cls()
+
+
+class RetrievalSettings(BaseModel):
+    """How passage scores become an article's score (tuned with `bench/kb_tune.py` on fitting splits).
+
+    Dense similarity understands paraphrase and other languages; shared rare words (BM25, scaled to the best
+    lexical hit) add at most `lexical_weight`, enough to break the near-ties of a small embedding model. An
+    article's dense score is its best passage's, blended (`support_weight`) with the mean of its best `support`
+    passages, so an article that several of its alternative questions match beats one lucky phrasing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    lexical_weight: float = Field(default=0.03, ge=0, le=1)
+    support: int = Field(default=1, ge=1, le=20)
+    support_weight: float = Field(default=0.0, ge=0, le=1)
+    dense_depth: int = Field(default=50, ge=1, le=10_000)
 
 
 @dataclass(frozen=True)
@@ -183,11 +197,13 @@ class KnowledgeBase:
         embedder: Embedder,
         index_dir: Path,
         policy: DecisionPolicy | None = None,
+        retrieval: RetrievalSettings | None = None,
     ) -> None:
         self._sessions = session_factory
         self.embedder = embedder
         self.index_dir = Path(index_dir)
         self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
+        self.retrieval = retrieval or RetrievalSettings()
         self._write_lock = threading.Lock()
         self.vectors = VectorIndex.load(self.index_dir, embedder.name, embedder.dim) or VectorIndex(
             embedder.name, embedder.dim
@@ -255,14 +271,17 @@ class KnowledgeBase:
         )
 
     def search(
-        self, text: str, lang: str | None = None, k: int = 5, depth: int = 50, mode: SearchMode = "hybrid"
+        self, text: str, lang: str | None = None, k: int = 5, depth: int | None = None, mode: SearchMode = "hybrid"
     ) -> SearchResult:
         """Rank published articles for a question by fused dense and lexical scores, and decide what to do.
 
         `lang` is the customer's language (detected from the text when not given); an article in that language
         is preferred over a translation that scored the same. `mode` "dense" or "lexical" ranks by one side only
-        (the benchmark's baselines); their confidence is that side's raw score.
+        (the benchmark's baselines); their confidence is that side's raw score. `depth` is how many passages each
+        side retrieves before they are grouped into articles (default: the retrieval settings').
         """
+        settings = self.retrieval
+        depth = depth or max(settings.dense_depth, k)
         if k <= 0 or depth < k:
             raise ValueError("search needs k > 0 and depth >= k")
         if mode not in ("hybrid", "dense", "lexical"):
@@ -274,11 +293,20 @@ class KnowledgeBase:
         dense_hits = self.vectors.search(self.embedder.embed_queries([query])[0], depth) if mode != "lexical" else []
         lexical_hits = self.lexical.search(query, depth) if mode != "dense" else []
         passages = self.vectors.passages
+        support: dict[str, list[float]] = {}
         dense: dict[str, tuple[float, int]] = {}
         for passage_id, score in dense_hits:
             article_id = passages[passage_id].article_id
-            if article_id in self.articles and article_id not in dense:
-                dense[article_id] = (score, passage_id)
+            if article_id in self.articles:
+                support.setdefault(article_id, []).append(score)
+                if article_id not in dense:
+                    dense[article_id] = (score, passage_id)
+        if settings.support_weight and settings.support > 1 and dense_hits:
+            weight, floor = settings.support_weight, dense_hits[-1][1]  # passages not retrieved score below floor
+            for article_id, (best, passage_id) in dense.items():
+                scores = support[article_id][: settings.support]
+                scores += [floor] * (settings.support - len(scores))
+                dense[article_id] = ((1 - weight) * best + weight * sum(scores) / len(scores), passage_id)
         lexical: dict[str, tuple[float, int]] = {}
         for passage_id, score in lexical_hits:
             passage = passages.get(passage_id)
@@ -291,7 +319,10 @@ class KnowledgeBase:
             dense_score, passage_id = dense.get(article_id, (0.0, None))
             lexical_score, lexical_passage = lexical.get(article_id, (0.0, None))
             passage = passages[passage_id if passage_id is not None else lexical_passage]
-            fused = lexical_score if mode == "lexical" else dense_score + LEXICAL_WEIGHT * lexical_score / top_lexical
+            if mode == "lexical":
+                fused = lexical_score
+            else:
+                fused = dense_score + settings.lexical_weight * lexical_score / top_lexical
             bonus = self.policy.cross_lingual_bonus if article.lang != lang else 0.0
             candidates.append(
                 Candidate(article, passage.text, passage.kind, dense_score, lexical_score, fused, fused + bonus)

@@ -1,6 +1,6 @@
 import pytest
 
-from kb.calibrate import LabelledOutcome, fit_policy
+from kb.calibrate import LabelledOutcome, fit_policy, labelled_outcomes
 from kb.search import POLICY_FILE, DecisionPolicy
 
 
@@ -64,3 +64,12 @@ def test_a_policy_round_trips_through_its_file_and_bad_files_name_themselves(tmp
     (tmp_path / POLICY_FILE).write_text('{"margin": 7}', encoding="utf-8")
     with pytest.raises(ValueError, match=POLICY_FILE):
         DecisionPolicy.for_data_dir(tmp_path)
+
+
+def test_a_policy_fitted_on_the_demo_questions_meets_its_target_there(demo_kb, demo_questions):
+    outcomes = labelled_outcomes(demo_kb, demo_questions)
+    assert sum(o.correct for o in outcomes) >= 0.8 * sum(o.expected is not None for o in outcomes)
+    policy, fits = fit_policy(outcomes, target_wrong=0.05)
+    answered, wrong = _decision_rates(policy, outcomes)
+    assert answered >= 40 and wrong <= 0.05 * answered
+    assert {f.lang for f in fits} == {"en", "ja", "ko"}

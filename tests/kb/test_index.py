@@ -42,3 +42,31 @@ def test_no_saved_index_means_none(tmp_path):
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shape"):
         VectorIndex("m", 3).add([Passage("a", "title", "A")], np.zeros((1, 2), np.float32), "a", 1)
+
+
+def _clustered(n, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(20, dim))
+    vectors = centres[rng.integers(0, 20, n)] + 0.3 * rng.normal(size=(n, dim))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_past_the_threshold_the_index_turns_approximate_and_still_finds_the_neighbours(tmp_path):
+    vectors = _clustered(3000)
+    exact, approximate = VectorIndex("m", 16), VectorIndex("m", 16, approximate_from=2000, nprobe=8)
+    for start in range(0, 3000, 10):
+        passages = [Passage(f"a{start}", "question", str(i)) for i in range(start, start + 10)]
+        for index in (exact, approximate):
+            index.add(passages, vectors[start : start + 10], f"a{start}", 1)
+    assert approximate.approximate and not exact.approximate
+    queries = _clustered(50, seed=1)
+    found = [len({p for p, _ in approximate.search(q, 10)} & {p for p, _ in exact.search(q, 10)}) / 10 for q in queries]
+    assert np.mean(found) >= 0.9
+    approximate.remove("a0")
+    assert not set(approximate.article_passage_ids("a0")) and len(approximate) == 2990
+    assert all(approximate.passages[p].article_id != "a0" for p, _ in approximate.search(vectors[0], 20))
+    approximate.save(tmp_path / "index")
+    loaded = VectorIndex.load(tmp_path / "index", "m", 16)
+    assert loaded.approximate and loaded.search(queries[0], 5) == approximate.search(queries[0], 5)
+    loaded.remove("a10")
+    assert len(loaded) == 2980
