@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import articles, conversations, pages, queues, tickets, webhook
+from api import articles, conversations, pages, queues, suggestions, tickets, webhook
 from api.bootstrap import open_stores
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimiter
@@ -95,6 +95,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "passages": len(request.app.state.kb.vectors),
         }
 
-    for module in (conversations, tickets, queues, articles, webhook, pages):
+    for module in (conversations, tickets, queues, articles, suggestions, webhook, pages):
         app.include_router(module.router)
     return app
