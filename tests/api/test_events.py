@@ -41,9 +41,7 @@ def test_the_stream_sends_what_came_after_and_never_internal_notes(client, short
     assert messages == [("agent", "<b>Hello</b>, it left the warehouse today.", "3")]
     assert ("state", {"state": "bot", "ticket": None}, None) in events
 
-    resumed = client.get(
-        f"/api/v1/conversations/{created['id']}/events", headers={**auth, "Last-Event-ID": "3"}
-    ).text
+    resumed = client.get(f"/api/v1/conversations/{created['id']}/events", headers={**auth, "Last-Event-ID": "3"}).text
     assert [e for e in _events(resumed) if e[0] == "message"] == []
 
 
