@@ -29,6 +29,7 @@ from kb.models import Article, KBBase, utcnow
 from kb.search import KnowledgeBase
 
 MERGE_SIMILARITY = 0.95
+MAX_PHRASING_CHARS = 300  # an article's alternative questions are short; a long message is clipped to fit
 SuggestionKind = Literal["alt_question", "new_article"]
 
 
@@ -73,7 +74,7 @@ def suggest_from_resolution(
     article_id: str | None = None,
 ) -> Suggestion:
     """Turn a resolved ticket into a pending suggestion (not committed); a near-duplicate is merged instead."""
-    question, resolution = question.strip(), resolution.strip()
+    question, resolution = " ".join(question.split())[:MAX_PHRASING_CHARS], resolution.strip()
     if not resolution:
         raise SuggestionError("a resolution note is needed: it is what the next customer will be told")
     if not question:

@@ -101,3 +101,20 @@ def test_bad_resolutions_are_refused(kb, sessions):
         with pytest.raises(SuggestionError, match="archived"):
             suggest_from_resolution(kb, session, ticket="T", question="q?", resolution="r", lang="en",
                                     article_id="shipping-en")  # fmt: skip
+
+
+def test_a_long_customer_message_is_clipped_to_a_phrasing(kb, sessions):
+    long_question = "Hi, please help me: " + "my gift card code is refused at checkout and " * 12
+    with sessions() as session:
+        suggestion = suggest_from_resolution(
+            kb,
+            session,
+            ticket="T",
+            question=long_question,
+            resolution="Explained.",
+            lang="en",
+            article_id="gift-cards-en",
+        )
+        session.commit()
+        accept(kb, session, suggestion.id, "editor")
+        assert max(len(q) for q in session.get(Article, "gift-cards-en").questions) <= 300
