@@ -50,11 +50,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(
         f"""
 Tier Zero is running.
-  Demo chat page   {system.api_url}/
-  API docs         {system.api_url}/docs
+  Demo chat page     {system.api_url}/
+  Agent console      {system.api_url}/console
+  KB editor          {system.api_url}/editor
+  API docs           {system.api_url}/docs
   Demo agent token   {tokens["agent"]}
   Demo editor token  {tokens["editor"]}
-  Logs             {system.log_dir}
+  Logs               {system.log_dir}
 Press Ctrl-C to stop.""",
         flush=True,
     )

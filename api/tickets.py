@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,11 @@ from handoff import HandoffError, InvalidTransition, Ticket, TicketNotFound, Tic
 from handoff.models import PRIORITIES, TICKET_STATUSES
 from handoff.service import transcript
 from handoff.sla import breached
+from kb.articles import ArticleNotFound
+from kb.suggestions import SuggestionError, suggest_from_resolution
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["agent"])
+TicketId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The ticket's number (TZ-1001 is 1).")]
 
 # the deadline a ticket is working against: its first response until sent, then its resolution
 NEXT_DEADLINE = func.coalesce(
@@ -131,7 +134,7 @@ def list_tickets(
 
 
 @router.get("/{ticket_id}", response_model=TicketOut)
-def get_ticket(ticket_id: int, request: Request, staff: AgentDep) -> TicketOut:
+def get_ticket(ticket_id: TicketId, request: Request, staff: AgentDep) -> TicketOut:
     """One ticket with its transcript, SLA and history."""
     with request.app.state.sessions() as session:
         ticket = session.get(Ticket, ticket_id)
@@ -149,26 +152,26 @@ def _act(request: Request, ticket_id: int, action) -> TicketOut:
 
 
 @router.post("/{ticket_id}/claim", response_model=TicketOut)
-def claim(ticket_id: int, request: Request, staff: AgentDep) -> TicketOut:
+def claim(ticket_id: TicketId, request: Request, staff: AgentDep) -> TicketOut:
     """Take the ticket: you become its assignee, a new ticket opens, the bot stays silent."""
     return _act(request, ticket_id, lambda w, s: w.claim(s, ticket_id, staff.name))
 
 
 @router.post("/{ticket_id}/reply", response_model=TicketOut)
-def reply(ticket_id: int, body: ReplyIn, request: Request, staff: AgentDep) -> TicketOut:
+def reply(ticket_id: TicketId, body: ReplyIn, request: Request, staff: AgentDep) -> TicketOut:
     """Answer the customer in their conversation (their widget shows it); the first reply meets the first-response
     target. With `wait_for_customer` the ticket waits on them and its SLA clock pauses."""
     return _act(request, ticket_id, lambda w, s: w.reply(s, ticket_id, staff.name, body.text, body.wait_for_customer))
 
 
 @router.post("/{ticket_id}/notes", response_model=TicketOut)
-def add_note(ticket_id: int, body: NoteIn, request: Request, staff: AgentDep) -> TicketOut:
+def add_note(ticket_id: TicketId, body: NoteIn, request: Request, staff: AgentDep) -> TicketOut:
     """An internal note for the team, kept in the history; the customer never sees it."""
     return _act(request, ticket_id, lambda w, s: w.add_note(s, ticket_id, staff.name, body.text))
 
 
 @router.post("/{ticket_id}/escalate", response_model=TicketOut)
-def escalate(ticket_id: int, body: EscalateIn, request: Request, staff: AgentDep) -> TicketOut:
+def escalate(ticket_id: TicketId, body: EscalateIn, request: Request, staff: AgentDep) -> TicketOut:
     """Hand the ticket to another queue, or up to a tier, with the reason."""
     return _act(
         request,
@@ -178,18 +181,43 @@ def escalate(ticket_id: int, body: EscalateIn, request: Request, staff: AgentDep
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketOut)
-def resolve(ticket_id: int, body: ResolveIn, request: Request, staff: AgentDep) -> TicketOut:
-    """Mark it solved, saying what solved it; the customer's next message goes to the bot again."""
-    return _act(request, ticket_id, lambda w, s: w.resolve(s, ticket_id, staff.name, body.resolution, body.article_id))
+def resolve(ticket_id: TicketId, body: ResolveIn, request: Request, staff: AgentDep) -> TicketOut:
+    """Mark it solved, saying what solved it; the customer's next message goes to the bot again.
+
+    The customer's question and the resolution become a suggestion for the knowledge base, pending an editor's
+    review (a new phrasing of the linked or closest article, or a draft article)."""
+
+    def resolve_and_learn(workflow: TicketWorkflow, session: Session) -> None:
+        workflow.resolve(session, ticket_id, staff.name, body.resolution, body.article_id)
+        ticket = workflow.get(session, ticket_id)
+        question = ticket.question or ticket.description
+        if question:
+            try:
+                suggest_from_resolution(
+                    request.app.state.kb,
+                    session,
+                    ticket=ticket.reference,
+                    question=question,
+                    resolution=body.resolution,
+                    lang=ticket.lang,
+                    tags=list(ticket.tags),
+                    article_id=body.article_id,
+                )
+            except ArticleNotFound as error:
+                raise HTTPException(404, f"{error}: link a published article, or none") from error
+            except SuggestionError as error:
+                raise HTTPException(409, str(error)) from error
+
+    return _act(request, ticket_id, resolve_and_learn)
 
 
 @router.post("/{ticket_id}/reopen", response_model=TicketOut)
-def reopen(ticket_id: int, request: Request, staff: AgentDep, body: ReopenIn | None = None) -> TicketOut:
+def reopen(ticket_id: TicketId, request: Request, staff: AgentDep, body: ReopenIn | None = None) -> TicketOut:
     """Open a resolved ticket again (a fresh resolution deadline; the bot goes quiet)."""
     return _act(request, ticket_id, lambda w, s: w.reopen(s, ticket_id, staff.name, body.reason if body else None))
 
 
 @router.post("/{ticket_id}/close", response_model=TicketOut)
-def close(ticket_id: int, request: Request, staff: AgentDep) -> TicketOut:
+def close(ticket_id: TicketId, request: Request, staff: AgentDep) -> TicketOut:
     """Close a resolved ticket for good."""
     return _act(request, ticket_id, lambda w, s: w.close(s, ticket_id, staff.name))

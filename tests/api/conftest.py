@@ -1,4 +1,6 @@
 import socket
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -6,6 +8,10 @@ from fastapi.testclient import TestClient
 from api.auth import create_token
 from api.main import create_app
 from api.settings import Settings
+from handoff import ManualClock
+
+# Friday 10 January 2025, 16:00 in Tokyo: two office hours before a weekend and a Monday holiday.
+FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
 
 def free_port() -> int:
@@ -31,3 +37,32 @@ def staff_token(client):
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(FRIDAY_4PM_TOKYO)
+
+
+@pytest.fixture
+def start(data_dir, clock):
+    """Start the API on the shared data folder and clock; starting it again is a restart."""
+    settings = Settings(
+        data_dir=data_dir,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_token="secret",
+        scheduler_interval_seconds=3600,  # the tests run the clock themselves
+    )
+
+    @contextmanager
+    def running(**overrides):
+        with TestClient(create_app(settings.model_copy(update=overrides), clock=clock)) as client:
+            yield client
+
+    return running
+
+
+@pytest.fixture
+def api(start):
+    with start() as client:
+        yield client

@@ -1,53 +1,20 @@
 """The agent workflow over HTTP, on a clock the tests move: Friday 10 January 2025, 16:00 in Tokyo, two office
 hours before a weekend and a Monday holiday (config/policies.yml)."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
 from api.auth import create_token
-from api.main import create_app
 from api.settings import Settings
 from api.texts import WAITING_FOR_AGENT
-from handoff import HandoffRequest, ManualClock, PolicyError
-from tests.api.conftest import free_port
+from handoff import HandoffRequest, PolicyError
 
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
 
 def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2025, 1, day, hour - 9, minute, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(FRIDAY_4PM_TOKYO)
-
-
-@pytest.fixture
-def start(data_dir, clock):
-    """Start the API on the shared data folder and clock; starting it again is a restart."""
-    settings = Settings(
-        data_dir=data_dir,
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_token="secret",
-        scheduler_interval_seconds=3600,  # the tests run the clock themselves
-    )
-
-    @contextmanager
-    def running(**overrides):
-        with TestClient(create_app(settings.model_copy(update=overrides), clock=clock)) as client:
-            yield client
-
-    return running
-
-
-@pytest.fixture
-def api(start):
-    with start() as client:
-        yield client
 
 
 def agent(client, name="Aiko") -> dict[str, str]:
