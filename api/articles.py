@@ -136,7 +136,7 @@ def get_articles(
     staff: EditorDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[ArticleOut]:
     """Articles filtered by language, status, topic, product, tag, translation group and words in the title."""
     with request.app.state.sessions() as session:

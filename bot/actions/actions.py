@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.actions.runtime import get_runtime
 from bot.actions.texts import NOT_GIVEN, language_name, queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
+from handoff.incidents import open_incident_of
 from handoff.service import get_conversation
 from kb import detect_language
 from kb.search import Candidate
@@ -307,6 +308,7 @@ class ActionCreateTicket(Action):
                 reference, queue = ticket.reference, ticket.queue
                 expectation = reply_expectation(runtime.handoff.reply_window(ticket), lang)
                 ticket_json = {"id": ticket.id, "reference": reference, "queue": queue, "status": ticket.status}
+                known_incident = open_incident_of(session, ticket.id) is not None
         except (SQLAlchemyError, ValueError):
             logger.exception("could not create the ticket for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_ticket_failed")
@@ -318,6 +320,8 @@ class ActionCreateTicket(Action):
             customer_name=given("customer_name") or NOT_GIVEN.get(lang, NOT_GIVEN["en"]),
             reply_expectation=expectation,
         )
+        if known_incident:  # many customers reported the same problem just now: say the team knows
+            dispatcher.utter_message(response="utter_known_incident")
         dispatcher.utter_message(json_message={"ticket": ticket_json})
         return [
             SlotSet("handoff_offered", False),

@@ -20,11 +20,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_system(data_dir: Path, demo_index: Path) -> Iterator[System]:
+def running_system(data_dir: Path, demo_index: Path, database_url: str | None = None) -> Iterator[System]:
     """Start the real system in `data_dir` with an agent and an editor token (`agent_token`, `editor_token`, and
     `agent_headers` / `editor_headers` for httpx); the browser tests share it."""
     shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port(), database_url=database_url)
     engine = make_engine(settings.db_url)
     create_tables(engine)
     with session_factory(engine)() as session:
@@ -42,9 +42,9 @@ def running_system(data_dir: Path, demo_index: Path) -> Iterator[System]:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory, demo_index):
+def system(tmp_path_factory, demo_index, fresh_database):
     """The real system: the Rasa server (trained model from the cache) and the API hosting the action webhook."""
-    with running_system(tmp_path_factory.mktemp("e2e"), demo_index) as running:
+    with running_system(tmp_path_factory.mktemp("e2e"), demo_index, fresh_database()) as running:
         yield running
 
 

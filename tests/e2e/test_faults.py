@@ -15,10 +15,10 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def fragile(tmp_path_factory, demo_index):
+def fragile(tmp_path_factory, demo_index, fresh_database):
     data_dir = tmp_path_factory.mktemp("faults")
     shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port(), database_url=fresh_database())
     create_tables(make_engine(settings.db_url))
     running = start(settings, log_dir=data_dir / "logs")
     yield running
