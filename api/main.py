@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import articles, conversations, incidents, pages, queues, suggestions, tickets, webhook
 from api.bootstrap import open_stores
+from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.ratelimit import RateLimiter
 from api.scheduler import Scheduler
@@ -50,7 +51,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
         app.state.scheduler.start()
+        app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
+        app.state.notifier.start()
         yield
+        await app.state.notifier.stop()
         await app.state.scheduler.stop()
         await app.state.rasa.close()
 

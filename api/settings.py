@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=2000, ge=1)
     policies_file: Path = ROOT / "config" / "policies.yml"
     scheduler_interval_seconds: float = Field(default=15.0, gt=0)
+    webhook_interval_seconds: float = Field(default=1.0, gt=0)  # how often due webhook deliveries are sent
     messages_per_minute_per_conversation: int = Field(default=30, ge=1)
     messages_per_minute_per_address: int = Field(default=300, ge=1)
     conversations_per_hour_per_address: int = Field(default=100, ge=1)

@@ -8,6 +8,7 @@ from handoff.models import Conversation, HandoffBase, Message, Ticket, TicketEve
 from handoff.policies import Policies, PolicyError, load_policies, parse_policies
 from handoff.service import ArticleTried, HandoffError, HandoffRequest, HandoffService, ReplyWindow
 from handoff.sla import fire_due_timers
+from handoff.webhooks import WebhookDelivery, WebhookEvent  # registers the outbox tables and the flush hook
 from handoff.workflow import InvalidTransition, TicketNotFound, TicketWorkflow
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "TicketNotFound",
     "TicketTimer",
     "TicketWorkflow",
+    "WebhookDelivery",
+    "WebhookEvent",
     "fire_due_timers",
     "load_policies",
     "parse_policies",

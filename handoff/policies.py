@@ -12,6 +12,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -182,6 +183,33 @@ class IncidentPolicy(Strict):
     priority: Literal["low", "normal", "high", "urgent"] | None = None
 
 
+WEBHOOK_EVENTS = ("ticket.created", "ticket.reminder", "ticket.breached", "ticket.escalated", "ticket.resolved")
+
+
+def _http_url(value: Any) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http(s) URL: write e.g. 'https://helpdesk.example/hooks/tierzero'")
+    return text
+
+
+class Webhook(Strict):
+    """Where ticket events are POSTed: JSON signed with `secret` (HMAC-SHA256 in X-TierZero-Signature), retried
+    with exponential back-off up to `max_attempts`; `events` picks which ones (empty: all)."""
+
+    url: Annotated[str, BeforeValidator(_http_url)]
+    secret: str = Field(min_length=16)
+    events: list[
+        Literal["ticket.created", "ticket.reminder", "ticket.breached", "ticket.escalated", "ticket.resolved"]
+    ] = Field(default_factory=list)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+    def wants(self, event: str) -> bool:
+        return not self.events or event in self.events
+
+
 class Policies(Strict):
     """Everything that decides where a handoff goes, how urgent it is and how long the team has."""
 
@@ -196,6 +224,7 @@ class Policies(Strict):
     classifier: ClassifierPolicy = ClassifierPolicy()
     sla: list[SlaPolicy] = Field(min_length=1)
     escalation: list[EscalationLevel] = Field(default_factory=list, max_length=4)
+    webhooks: list[Webhook] = Field(default_factory=list)
     incidents: IncidentPolicy = IncidentPolicy()
 
     @cached_property
@@ -279,6 +308,11 @@ def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
             )
         elif i and level.after <= policies.escalation[i - 1].after:
             problems.append((("escalation", i, "after"), "each level must come later than the one before"))
+    seen_urls: set[str] = set()
+    for i, hook in enumerate(policies.webhooks):
+        if hook.url in seen_urls:
+            problems.append((("webhooks", i, "url"), f"{hook.url!r} is listed twice: merge the two entries' events"))
+        seen_urls.add(hook.url)
     return problems
 
 
