@@ -35,11 +35,13 @@ BACKOFF_MAX_SECONDS = 3600.0
 
 
 class WebhookEvent(HandoffBase):
-    """One ticket event waiting to be (or already) fanned out to the webhooks; `body` is the exact JSON sent."""
+    """One ticket event waiting to be (or already) fanned out to the webhooks, in the order the events happened;
+    `uid` is the id receivers see (to drop a repeat) and `body` the exact JSON sent."""
 
     __tablename__ = "webhook_events"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     event: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -54,7 +56,7 @@ class WebhookDelivery(HandoffBase):
     __table_args__ = (UniqueConstraint("event_id", "url"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,7 +158,7 @@ def _enqueue(session: Session) -> None:
         name, event_id, at = event_name(entry), uuid.uuid4().hex, entry.at or utcnow()
         assert name is not None
         body = event_body(event_id, name, at, ticket, dict(entry.detail or {}))
-        rows.append({"id": event_id, "ticket_id": ticket.id, "event": name, "at": at, "body": body})
+        rows.append({"uid": event_id, "ticket_id": ticket.id, "event": name, "at": at, "body": body})
     if rows:
         session.connection().execute(insert(WebhookEvent.__table__), rows)
 
@@ -184,7 +186,7 @@ def dispatch(session: Session, webhooks: list[Webhook], now: datetime, limit: in
     """Fan new events out: one pending delivery per webhook that wants the event. Each event is claimed with a
     conditional UPDATE and committed with its deliveries, so it is fanned out exactly once. Returns how many."""
     ids = session.scalars(
-        select(WebhookEvent.id).where(WebhookEvent.dispatched_at.is_(None)).order_by(WebhookEvent.at).limit(limit)
+        select(WebhookEvent.id).where(WebhookEvent.dispatched_at.is_(None)).order_by(WebhookEvent.id).limit(limit)
     ).all()
     count = 0
     for event_id in ids:
@@ -243,7 +245,7 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int = 50
         if not taken:
             continue
         row = session.execute(
-            select(WebhookDelivery.url, WebhookEvent.id, WebhookEvent.event, WebhookEvent.body)
+            select(WebhookDelivery.url, WebhookEvent.uid, WebhookEvent.event, WebhookEvent.body)
             .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
             .where(WebhookDelivery.id == delivery_id)
         ).one()
