@@ -5,7 +5,7 @@ vectors and which article versions are in it, so a saved index is never used wit
 error telling you to reindex) and only articles that changed are embedded again at start-up.
 Saving writes a new folder and swaps it in, so a crash mid-save leaves the previous index serving.
 
-Up to `APPROXIMATE_FROM` passages the search is exact (a flat scan, a few milliseconds at 100k). Past that the
+Up to `APPROXIMATE_FROM` passages the search is exact (a flat scan: ~1–2 ms at 10k, too slow at 100k). Past that the
 index turns itself into an inverted-file index (IVF: k-means cells, `nprobe` of them scanned per query), trained
 on the vectors it holds; `bench/kb_latency.py` checks its recall against the exact search and its latency.
 """
@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 # busy 2 cores (threads spin and wait for each other), with one thread ~1 ms (bench/kb_latency.py). It also stops
 # faiss's OpenMP runtime from slowing the embedding model's.
 faiss.omp_set_num_threads(1)
-APPROXIMATE_FROM = 100_000
+APPROXIMATE_FROM = 50_000
 # Cells scanned per query. bench/kb_latency.py measured recall@10 against exact search at 1M passages.
 DEFAULT_NPROBE = 32
 

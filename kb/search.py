@@ -210,6 +210,7 @@ class KnowledgeBase:
         )
         self.lexical = BM25Index()
         self.articles: dict[str, ArticleView] = {}
+        self._translations: dict[tuple[str, str], ArticleView] = {}  # (group, lang) → article, for _prefer_language
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Bring the index in line with the published articles; embed only what changed. Returns how many."""
@@ -225,6 +226,7 @@ class KnowledgeBase:
                     if progress:
                         progress(done, len(stale))
                 self.articles = {a.id: self._view(a) for a in published}
+                self._translations = {(v.group, v.lang): v for v in self.articles.values()}
                 self.lexical = BM25Index()
                 for passage_id, passage in self.vectors.passages.items():
                     self.lexical.add(passage_id, passage.text)
@@ -245,13 +247,20 @@ class KnowledgeBase:
                 self.lexical.remove(passage_id)
             if article.status == "published":
                 self._embed(article)
-                self.articles[article.id] = self._view(article)
+                self._forget(article.id)
+                view = self.articles[article.id] = self._view(article)
+                self._translations[(view.group, view.lang)] = view
                 for passage_id in self.vectors.article_passage_ids(article.id):
                     self.lexical.add(passage_id, self.vectors.passages[passage_id].text)
             else:
                 self.vectors.remove(article.id)
-                self.articles.pop(article.id, None)
+                self._forget(article.id)
             self.vectors.save(self.index_dir)
+
+    def _forget(self, article_id: str) -> None:
+        view = self.articles.pop(article_id, None)
+        if view is not None and self._translations.get((view.group, view.lang)) is view:
+            del self._translations[(view.group, view.lang)]
 
     def _embed(self, article: Article) -> None:
         passages = split_passages(article)
@@ -334,17 +343,13 @@ class KnowledgeBase:
 
     def _prefer_language(self, candidates: list[Candidate], lang: str) -> list[Candidate]:
         """Keep one candidate per translation group, in the customer's language when it has one."""
-        by_group: dict[str, ArticleView] = {}
-        for view in self.articles.values():
-            if view.lang == lang:
-                by_group[view.group] = view
         seen: set[str] = set()
         kept = []
         for candidate in candidates:
             if candidate.article.group in seen:
                 continue
             seen.add(candidate.article.group)
-            translation = by_group.get(candidate.article.group)
+            translation = self._translations.get((candidate.article.group, lang))
             if translation and translation.id != candidate.article.id:
                 candidate.article = translation
             kept.append(candidate)
