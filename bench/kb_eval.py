@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +122,7 @@ class Query:
     lang: str
     doc_id: str | None  # None: out of scope
     oos_type: str | None = None
+    extra: bool = False  # scored for out-of-scope recall only, outside the test split's mix (wrong/answered)
 
 
 @dataclass
@@ -168,11 +169,15 @@ def _query(row: dict) -> Query:
 
 
 def _sampled(questions: list[Query], size: int, rng: random.Random) -> list[Query]:
-    """A fixed-seed sample of `size` in-scope questions, with every out-of-scope one, in the original order."""
-    in_scope = [i for i, q in enumerate(questions) if q.doc_id is not None]
-    keep = set(rng.sample(in_scope, min(size, len(in_scope)))) | {
-        i for i, q in enumerate(questions) if q.doc_id is None
-    }
+    """A fixed-seed sample of `size` in-scope questions and the same share of each kind of out-of-scope question
+    (so the mix, which wrong-among-answered depends on, is kept), in the original order; extras are all kept."""
+    in_scope = [i for i, q in enumerate(questions) if q.doc_id is not None and not q.extra]
+    share = min(size, len(in_scope)) / max(len(in_scope), 1)
+    keep = set(rng.sample(in_scope, min(size, len(in_scope))))
+    for kind in sorted({q.oos_type or "" for q in questions if q.doc_id is None and not q.extra}):
+        rows = [i for i, q in enumerate(questions) if q.doc_id is None and (q.oos_type or "") == kind and not q.extra]
+        keep |= set(rng.sample(rows, round(share * len(rows))))
+    keep |= {i for i, q in enumerate(questions) if q.extra}
     return [q for i, q in enumerate(questions) if i in keep]
 
 
@@ -219,16 +224,19 @@ def load_intents(
     valid = [r for r in rows if r["split"] in ("valid", "validation", "dev")]
     held_types = {r.get("oos_type") for r in valid if r.get("is_oos")} - test_types
     for oos_type in sorted(t for t in held_types if t):
-        extra = [_query(r) for r in valid if r.get("oos_type") == oos_type]
+        extra = [replace(_query(r), extra=True) for r in valid if r.get("oos_type") == oos_type]
         test += extra
-        notes.append(f"{oos_type} has no test rows: its {len(extra)} validation rows are scored and never fitted on")
+        notes.append(
+            f"{oos_type} has no test rows: its {len(extra)} validation rows are never fitted on and count only in "
+            "its out-of-scope recall, not in the answered / wrong figures"
+        )
     valid = [r for r in valid if r.get("oos_type") not in held_types or not r.get("is_oos")]
     if sample:
         test = _sampled(test, sample, sampler)
         valid_questions = _sampled([_query(r) for r in valid], sample // 2, sampler)
         notes.append(
-            f"a fixed-seed sample of {sample} in-scope test and {sample // 2} in-scope fitting questions; "
-            "every out-of-scope question is kept"
+            f"a fixed-seed sample of {sample} in-scope test and {sample // 2} in-scope fitting questions, with the "
+            "same share of each split's out-of-scope questions"
         )
     else:
         valid_questions = [_query(r) for r in valid]
@@ -340,8 +348,9 @@ def decision_metrics(
 ) -> dict[str, object]:
     """Answered, wrong among answered, escalated in scope, and out-of-scope recall per kind."""
     decisions = [policy.decide(list(o.confidences), o.lang) for o in outcomes]
-    in_scope = [(o, d) for o, d in zip(outcomes, decisions, strict=True) if o.expected is not None]
-    answered = [o for o, d in zip(outcomes, decisions, strict=True) if d == "answer"]
+    in_mix = [(o, d) for o, d, q in zip(outcomes, decisions, queries, strict=True) if not q.extra]
+    in_scope = [(o, d) for o, d in in_mix if o.expected is not None]
+    answered = [o for o, d in in_mix if d == "answer"]
     wrong = sum(not o.correct for o in answered)
     clarified = [o for o, d in in_scope if d == "clarify"]
     floors = {lang: policy.threshold(policy.clarify_threshold, lang) for lang in {o.lang for o in outcomes}}
