@@ -75,7 +75,7 @@ def incidents(
     staff: AgentDep,
     status: Literal["open", "resolved"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[IncidentOut]:
     """Incidents, newest first, with their tickets; `status` keeps the open or the resolved ones."""
     with request.app.state.sessions() as session:
