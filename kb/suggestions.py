@@ -29,6 +29,7 @@ from kb.models import Article, KBBase, utcnow
 from kb.search import KnowledgeBase
 
 MERGE_SIMILARITY = 0.95
+MAX_ARTICLE_PHRASINGS = 100  # as many as an editor may set (kb.articles.ArticleFields)
 MAX_PHRASING_CHARS = 300  # an article's alternative questions are short; a long message is clipped to fit
 SuggestionKind = Literal["alt_question", "new_article"]
 
@@ -159,6 +160,11 @@ def _add_phrasings(session: Session, article_id: str, suggestion: Suggestion, ed
     if article.status == "archived":
         raise SuggestionError(f"article {article_id!r} is archived: merge into a published article")
     questions = list(dict.fromkeys([*article.questions, *suggestion.questions]))
+    if len(questions) > MAX_ARTICLE_PHRASINGS:
+        raise SuggestionError(
+            f"article {article_id!r} already has {len(article.questions)} alternative questions (the limit is "
+            f"{MAX_ARTICLE_PHRASINGS}): remove some in the editor, or accept this as a new article"
+        )
     update_article(session, article_id, ArticleUpdate(questions=questions), author=editor)
     article.source_tickets = list(dict.fromkeys([*article.source_tickets, *suggestion.tickets]))
     return article
