@@ -5,8 +5,6 @@ written with the ticket change), so the chat never waits for a webhook and a res
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.orm import Session
 
+from api.periodic import PeriodicJob
 from handoff import Clock, Policies
 from handoff.webhooks import SIGNATURE_HEADER, claim_due, dispatch, record_attempt, sign
 
@@ -35,8 +34,10 @@ class Attempt:
     outcome: str  # delivered | pending (will retry) | failed (gave up)
 
 
-class Notifier:
+class Notifier(PeriodicJob):
     """Runs `run_once` every `interval` seconds in the background; tests call `run_once` directly."""
+
+    job_name = "webhook notifier"
 
     def __init__(
         self,
@@ -53,7 +54,6 @@ class Notifier:
         longest = max((hook.timeout for hook in policies.webhooks), default=10.0)
         self.lease = timedelta(seconds=longest + 30)  # a send that outlives this is assumed lost and retried
         self.client = httpx.Client(transport=transport, follow_redirects=False)
-        self._task: asyncio.Task | None = None
 
     def _post(
         self, url: str, event_id: str, event: str, delivery_id: int, body: bytes
@@ -113,22 +113,6 @@ class Notifier:
                 )
         return attempts
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:  # keep delivering: log and try again next time
-                logger.exception("the webhook notifier failed; retrying in %.0f s", self.interval)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="webhook-notifier")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         self.client.close()
