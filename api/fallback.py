@@ -13,14 +13,5 @@ def answer_without_bot(kb: KnowledgeBase, text: str, lang: str, base_url: str) -
     if not text.startswith("/"):
         result = kb.search(text, lang=lang)
         if result.decision == "answer" and result.best:
-            article = result.best.article
-            card = {
-                "id": article.id,
-                "title": article.title,
-                "lang": article.lang,
-                "url": f"{base_url}/kb/{article.id}",
-                "snippet": article.summary,
-                "score": round(result.best.confidence, 4),
-            }
-            return [{"text": article.summary, "articles": [card]}]
+            return [{"text": result.best.article.summary, "articles": [result.best.card(base_url)]}]
     return [{"text": say(BOT_UNAVAILABLE, lang)}]

@@ -122,6 +122,17 @@ class Candidate:
     fused: float
     confidence: float
 
+    def card(self, base_url: str) -> dict:
+        """The article as the widget shows it: title, snippet, link and how sure the bot is."""
+        return {
+            "id": self.article.id,
+            "title": self.article.title,
+            "lang": self.article.lang,
+            "url": f"{base_url}/kb/{self.article.id}",
+            "snippet": self.article.summary,
+            "score": round(self.confidence, 4),
+        }
+
     def to_dict(self) -> dict:
         return {
             "article_id": self.article.id,

@@ -15,6 +15,7 @@ from api.db import create_tables, make_engine
 from kb import KnowledgeBase, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.webhook_receiver"]  # the `receiver` fixture
 DEMO_KB = ROOT / "kb" / "demo"
 
 

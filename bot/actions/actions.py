@@ -37,18 +37,6 @@ def _lang(tracker: Tracker) -> str:
     return tracker.get_slot("lang") or "en"
 
 
-def _article_card(candidate: Candidate) -> dict[str, Any]:
-    runtime = get_runtime()
-    return {
-        "id": candidate.article.id,
-        "title": candidate.article.title,
-        "lang": candidate.article.lang,
-        "url": f"{runtime.public_url}/kb/{candidate.article.id}",
-        "snippet": candidate.article.summary,
-        "score": round(candidate.confidence, 4),
-    }
-
-
 def _tried(tracker: Tracker, candidates: list[Candidate]) -> list[dict[str, Any]]:
     tried = list(tracker.get_slot("articles_tried") or [])
     known = {a["article_id"] for a in tried}
@@ -75,7 +63,7 @@ def _utter_answer(dispatcher: CollectingDispatcher, candidate: Candidate, lang: 
             summary=article.summary,
             article_lang_name=language_name(article.lang, lang),
         )
-    dispatcher.utter_message(json_message={"articles": [_article_card(candidate)]})
+    dispatcher.utter_message(json_message={"articles": [candidate.card(get_runtime().public_url)]})
 
 
 def _offer_handoff(dispatcher: CollectingDispatcher, question: str, reason: str, tried: list) -> list[EventType]:

@@ -5,24 +5,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from api.settings import Settings
 from tests.api.test_tickets import agent, handed_off
-from tests.handoff.test_webhooks import SECRET, Receiver
-
-
-@pytest.fixture
-def receiver():
-    made: list[Receiver] = []
-
-    def make(statuses: list[int] | None = None) -> Receiver:
-        made.append(Receiver(statuses))
-        return made[-1]
-
-    yield make
-    for item in made:
-        item.close()
+from tests.webhook_receiver import SECRET
 
 
 def policies_with_webhook(tmp_path, url: str):
