@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -13,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.auth import bearer, bearer_token, unauthorized
@@ -25,9 +27,11 @@ from handoff.models import Conversation, Message, Ticket
 from handoff.service import (
     ConversationNotFound,
     get_conversation,
+    message_with_key,
     open_conversation,
     open_ticket,
     record_message,
+    replies_to,
     token_matches,
     transcript,
 )
@@ -75,11 +79,111 @@ def create_conversation(body: ConversationCreate, request: Request) -> Conversat
         return ConversationCreated(id=conversation.id, token=token, state=conversation.state)
 
 
+# What the stored transcript shows for the customer's answer to the handoff form's name question.
+NAME_GIVEN_IN_FORM = "[name given in the form]"
+CONTACT_FIELDS = ("customer_name", "customer_email")
+STORE_ATTEMPTS = 3  # a concurrent send may take the same key or the same message number: look again, then retry
+REPLAY_POLL_SECONDS = 0.25
+
+
+def _asked_field(session: Session, conversation_id: str, before_seq: int | None = None) -> str | None:
+    """The contact detail the bot's latest message asked for, if it did: the `form_field` its reply carries
+    (bot/domain.yml, the handoff form's questions)."""
+    query = select(Message).where(Message.conversation_id == conversation_id, Message.sender == "bot")
+    if before_seq is not None:
+        query = query.where(Message.seq < before_seq)
+    latest = session.scalar(query.order_by(Message.seq.desc()).limit(1))
+    return latest.payload.get("form_field") if latest is not None else None
+
+
+def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
+    """What to store of the customer's message, and what to tell the bot.
+
+    Secrets go nowhere. Contact details live only in the fields meant for them: the answer to the form's name or
+    email question goes to the bot as typed (the form fills the ticket's contact fields from it) and is stored as a
+    placeholder, or with the address removed; any other message goes to the bot as it is stored, so descriptions,
+    questions and suggestions made from it carry no contact details either."""
+    stored = redact(text).text
+    if asked not in CONTACT_FIELDS or text.startswith("/"):
+        return stored, stored
+    return NAME_GIVEN_IN_FORM if asked == "customer_name" else stored, redact(text, contact_details=False).text
+
+
+@dataclass
+class _Received:
+    """A customer's message once stored, or found stored already (`duplicate`): what happens next depends on it."""
+
+    message_id: int
+    duplicate: bool = False
+    bot_text: str = ""
+    lang: str = "en"
+    answered: MessagesOut | None = None  # an agent has the conversation: the notice that they will reply
+
+
+def _receive(sessions, conversation_id: str, body: MessageIn, credentials, limits) -> _Received:
+    """Store the customer's message (committed), unless its key shows it is a retry of one stored already."""
+    with sessions() as session:
+        conversation = _authorized(session, conversation_id, credentials)
+        key = body.client_message_id
+        first = message_with_key(session, conversation.id, key) if key else None
+        if first is not None:
+            asked = _asked_field(session, conversation.id, before_seq=first.seq)
+            if _texts_for(body.text, asked)[0] != first.text:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"client_message_id {key!r} was already used for a different message in this "
+                    "conversation: give each new message a new key, and reuse a key only to retry that same message",
+                )
+            return _Received(first.id, duplicate=True)
+        limits["messages_per_conversation"].check(conversation.id, "messages in this conversation")
+        stored, bot_text = _texts_for(body.text, _asked_field(session, conversation.id))
+        conversation.lang = detect_language(bot_text, default=conversation.lang) or conversation.lang
+        message = record_message(session, conversation, "customer", stored, client_message_id=key)
+        session.flush()  # a concurrent send with the same key fails here (IntegrityError)
+        if conversation.state == "resolved":
+            conversation.state = "bot"
+        received = _Received(message.id, bot_text=bot_text, lang=conversation.lang)
+        ticket = open_ticket(session, conversation.id)
+        if conversation.state != "bot" and ticket is not None:
+            reply = say(WAITING_FOR_AGENT, conversation.lang, ticket=ticket.reference)
+            record_message(session, conversation, "system", reply, in_reply_to=message.id)
+            received.answered = MessagesOut(messages=[{"text": reply}], state=conversation.state, ticket=_brief(ticket))
+        session.commit()
+        return received
+
+
+async def _replies_to_first_send(sessions, conversation_id: str, message_id: int, wait_seconds: float) -> MessagesOut:
+    """What the first send of a retried message was answered; if that send is still waiting for the bot, its
+    replies once stored (for up to `wait_seconds`)."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with sessions() as session:
+            replies = replies_to(session, session.get(Message, message_id))
+            if replies or time.monotonic() >= deadline:
+                conversation = get_conversation(session, conversation_id)
+                return MessagesOut(
+                    messages=[{**m.payload, "text": m.text} for m in replies],
+                    state=conversation.state,
+                    ticket=_brief(_latest_ticket(conversation)),
+                )
+        await asyncio.sleep(REPLAY_POLL_SECONDS)
+
+
+def _form_field(replies: list[dict[str, Any]]) -> str | None:
+    """Which of the handoff form's contact details the bot's replies ask for, if any."""
+    customs = (r.get("custom") for r in replies)
+    return next((c["form_field"] for c in customs if isinstance(c, dict) and c.get("form_field")), None)
+
+
 @router.post("/{conversation_id}/messages", response_model=MessagesOut)
 async def post_message(
     conversation_id: str, body: MessageIn, request: Request, credentials: CustomerCredentials
 ) -> MessagesOut:
-    """Send the customer's message. It is stored before anything else, so nothing is lost if the bot fails."""
+    """Send the customer's message. It is stored before anything else, so nothing is lost if the bot fails.
+
+    Email addresses, phone numbers and secrets are removed from what is stored. With a `client_message_id`, sending
+    the same message again (a retry after a lost connection) is safe: it gets the replies to the first send, and the
+    message is neither stored nor answered twice."""
     settings = request.app.state.settings
     if len(body.text) > settings.max_message_chars:
         raise HTTPException(
@@ -90,36 +194,36 @@ async def post_message(
     limits = request.app.state.limits
     limits["messages_per_address"].check(client_address(request), "messages from this address")
     sessions = request.app.state.sessions
-    text = redact(body.text).text  # secrets never reach the database, the bot or the agents
-    with sessions() as session:
-        conversation = _authorized(session, conversation_id, credentials)
-        limits["messages_per_conversation"].check(conversation.id, "messages in this conversation")
-        conversation.lang = detect_language(text, default=conversation.lang) or conversation.lang
-        record_message(session, conversation, "customer", text)
-        if conversation.state == "resolved":
-            conversation.state = "bot"
-        state, lang = conversation.state, conversation.lang
-        ticket = open_ticket(session, conversation.id)
-        if state != "bot" and ticket is not None:
-            reply = say(WAITING_FOR_AGENT, lang, ticket=ticket.reference)
-            record_message(session, conversation, "system", reply)
-            session.commit()
-            return MessagesOut(messages=[{"text": reply}], state=state, ticket=_brief(ticket))
-        session.commit()
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            received = _receive(sessions, conversation_id, body, credentials, limits)
+            break
+        except IntegrityError:
+            if attempt == STORE_ATTEMPTS:
+                raise
+    if received.duplicate:
+        wait = settings.rasa_timeout_seconds + 5
+        return await _replies_to_first_send(sessions, conversation_id, received.message_id, wait)
+    if received.answered is not None:
+        return received.answered
 
+    text, lang = received.bot_text, received.lang
     try:
         replies = await request.app.state.rasa.send(conversation_id, text, {"lang": lang})
         messages = to_messages(replies)
     except RasaUnavailable:
-        messages = []
+        replies, messages = [], []
+    if messages and (field := _form_field(replies)):
+        messages[-1]["form_field"] = field  # stored with it: the next message is the answer (`_asked_field`)
     if not messages:  # every rule ends in a reply, so silence means a failed action: never leave the customer hanging
-        messages = answer_without_bot(request.app.state.kb, text, lang, settings.base_url)
+        stored_text = _texts_for(body.text, None)[0]
+        messages = answer_without_bot(request.app.state.kb, stored_text, lang, settings.base_url)
 
     with sessions() as session:
         conversation = get_conversation(session, conversation_id)
         for message in messages:
             extra = {k: v for k, v in message.items() if k != "text"}
-            record_message(session, conversation, "bot", message["text"], extra)
+            record_message(session, conversation, "bot", message["text"], extra, in_reply_to=received.message_id)
         session.commit()
         return MessagesOut(messages=messages, state=conversation.state, ticket=_brief(_latest_ticket(conversation)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from kb.lang import normalize
 
 Lang = Literal["en", "ja", "ko"]
+CLIENT_MESSAGE_ID = re.compile(r"[!-~]{1,64}")
 
 
 class ConversationCreate(BaseModel):
@@ -30,6 +32,20 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(max_length=20_000, description="What the customer typed (or a button's payload).")
+    client_message_id: str | None = Field(
+        default=None,
+        description="A key the client chooses for this message (1 to 64 printable ASCII characters, no spaces; a "
+        "random one per message) and sends again when it retries: the retry gets the replies to the first send, "
+        "and the message is neither stored nor answered twice. The same key with a different text is refused (409).",
+        examples=["m-5f0c2e9a41d7"],
+    )
+
+    @field_validator("client_message_id")
+    @classmethod
+    def _printable_key(cls, value: str | None) -> str | None:
+        if value is not None and not CLIENT_MESSAGE_ID.fullmatch(value):
+            raise ValueError("client_message_id must be 1 to 64 printable ASCII characters, without spaces")
+        return value
 
     @field_validator("text")
     @classmethod

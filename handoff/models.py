@@ -41,10 +41,16 @@ class Conversation(HandoffBase):
 
 
 class Message(HandoffBase):
-    """A message in a conversation, numbered in order; `payload` holds buttons and article cards."""
+    """A message in a conversation, numbered in order; `payload` holds buttons and article cards.
+
+    A customer's message may carry the key its client chose for it (`client_message_id`, unique in the
+    conversation), so a retried send is recognised; the bot's replies point back at the message they answer."""
 
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "client_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -52,6 +58,8 @@ class Message(HandoffBase):
     sender: Mapped[str] = mapped_column(String(20))  # customer | bot | agent | system
     text: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_message_id: Mapped[str | None] = mapped_column(String(64))
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

@@ -76,15 +76,30 @@ def token_matches(conversation: Conversation, token: str) -> bool:
 
 
 def record_message(
-    session: Session, conversation: Conversation, sender: str, text: str, payload: dict[str, Any] | None = None
+    session: Session,
+    conversation: Conversation,
+    sender: str,
+    text: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    client_message_id: str | None = None,
+    in_reply_to: int | None = None,
 ) -> Message:
-    """Append a message to a conversation (not committed), numbered after the last one.
+    """Append a message to a conversation (not committed), numbered after the last one: with the key its client
+    chose for it (a second message with the same key in the conversation fails on commit), or the id of the message
+    it answers.
 
     A customer's message on a ticket that waits on them puts the ticket back to open; its SLA clock resumes at the
     scheduler's next run (`handoff.sla.settle_resumed`)."""
     last = session.scalar(select(func.max(Message.seq)).where(Message.conversation_id == conversation.id))
     message = Message(
-        conversation_id=conversation.id, seq=(last or 0) + 1, sender=sender, text=text, payload=payload or {}
+        conversation_id=conversation.id,
+        seq=(last or 0) + 1,
+        sender=sender,
+        text=text,
+        payload=payload or {},
+        client_message_id=client_message_id,
+        in_reply_to_id=in_reply_to,
     )
     session.add(message)
     conversation.updated_at = utcnow()
@@ -94,6 +109,20 @@ def record_message(
             ticket.status = "open"
             record(ticket, "customer", "status", utcnow(), **{"from": "pending_customer", "to": "open"})
     return message
+
+
+def message_with_key(session: Session, conversation_id: str, client_message_id: str) -> Message | None:
+    """The customer's message that was sent with this key in this conversation, if any."""
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.client_message_id == client_message_id
+        )
+    )
+
+
+def replies_to(session: Session, message: Message) -> list[Message]:
+    """The messages stored in answer to `message` (the bot's replies, or the notice that an agent will reply)."""
+    return list(session.scalars(select(Message).where(Message.in_reply_to_id == message.id).order_by(Message.seq)))
 
 
 def transcript(session: Session, conversation_id: str) -> list[dict[str, Any]]:

@@ -386,7 +386,10 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     return conversation;
   }
 
-  function send(text, shown) {
+  // A key per message, sent again with it when the customer retries: the API stores and answers it only once.
+  const newKey = () => Array.from(crypto.getRandomValues(new Uint32Array(3)), (n) => n.toString(36)).join("-");
+
+  function send(text, shown, key = newKey()) {
     text = String(text || "").trim();
     if (!text) return;
     if (text.length > MAX_CHARS) { addMessage({ sender: "system", text: t("tooLong", { n: MAX_CHARS }) }); return; }
@@ -395,25 +398,26 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     const bubble = addMessage({ sender: "customer", text: shown || text });
     sending += 1;
     setTyping(true);
-    queue = queue.then(() => deliver(text, shown, bubble)).finally(() => {
+    queue = queue.then(() => deliver(text, shown, bubble, key)).finally(() => {
       sending -= 1;
       if (!sending) { setTyping(false); held.splice(0).forEach(show); }
     });
   }
 
-  async function deliver(text, shown, bubble) {
+  async function deliver(text, shown, bubble, key) {
+    const body = { text, client_message_id: key };
     try {
       await ensureConversation();
       if (live) pending.push({ sender: "customer", bubble, shown: !!shown });
-      let reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, { text });
+      let reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, body);
       if (reply.status === 401 || reply.status === 404) { // the stored conversation is gone: start a new one
         forget();
         await ensureConversation();
-        reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, { text });
+        reply = await call("POST", `/api/v1/conversations/${conversation.id}/messages`, body);
       }
       if (!reply.ok) {
         const detail = reply.data && typeof reply.data.detail === "string" ? reply.data.detail : t("failed");
-        failed(bubble, text, shown, detail);
+        failed(bubble, text, shown, detail, key);
         return;
       }
       for (const message of reply.data.messages || []) {
@@ -422,18 +426,18 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       }
       applyState(reply.data.state, reply.data.ticket);
     } catch (error) {
-      failed(bubble, text, shown, t("failed"));
+      failed(bubble, text, shown, t("failed"), key);
     }
   }
 
-  function failed(bubble, text, shown, detail) {
+  function failed(bubble, text, shown, detail, key) {
     bubble.classList.add("failed");
     const index = pending.findIndex((p) => p.bubble === bubble);
     if (index >= 0) pending.splice(index, 1);
     const retry = el("button", { type: "button", className: "retry", textContent: t("retry") });
     const notice = addMessage({ sender: "system", text: detail });
     notice.append(retry);
-    retry.addEventListener("click", () => { notice.remove(); bubble.remove(); send(text, shown); });
+    retry.addEventListener("click", () => { notice.remove(); bubble.remove(); send(text, shown, key); });
   }
 
   // ---- live updates: server-sent events read with fetch (so the token stays in a header), polling as fallback ----

@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.runtime import get_runtime
-from bot.actions.texts import NOT_GIVEN, language_name, queue_name, reply_expectation
+from bot.actions.texts import language_name, queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
 from handoff.service import get_conversation
@@ -305,7 +305,6 @@ class ActionCreateTicket(Action):
             response="utter_ticket_created",
             ticket_ref=reference,
             queue_name=queue_name(queue, lang),
-            customer_name=given("customer_name") or NOT_GIVEN.get(lang, NOT_GIVEN["en"]),
             reply_expectation=expectation,
         )
         if known_incident:  # many customers reported the same problem just now: say the team knows

@@ -70,3 +70,44 @@ def test_card_numbers_and_passwords_are_never_stored(client):
     stored = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"][0]["text"]
     assert "4111" not in stored and "hunter22" not in stored
     assert "[card number removed]" in stored and "[secret removed]" in stored
+
+
+def test_contact_details_reach_the_form_that_asked_for_them_but_are_never_stored(client, monkeypatch):
+    """The bot's form question says which contact detail it asks for (`form_field`): the answer goes to the bot as
+    typed, so the ticket gets it, and the transcript keeps a placeholder; any other message reaches neither."""
+    asks = {
+        "/ask_human": ("What's your name?", "customer_name"),
+        "Taro Yamada": ("What email address should we use to reach you?", "customer_email"),
+        "it is taro@example.jp": ("Please describe what you need help with.", None),
+    }
+    heard = []
+
+    async def send(conversation_id, text, metadata):
+        heard.append(text)
+        reply, field = asks.get(text, ("Thanks.", None))
+        return [{"text": reply}] + ([{"custom": {"form_field": field}}] if field else [])
+
+    monkeypatch.setattr(client.app.state.rasa, "send", send)
+    conversation_id, auth = _start(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    for text in ["/ask_human", "Taro Yamada", "it is taro@example.jp", "call 090-1234-5678 or mail taro@example.jp"]:
+        assert client.post(url, json={"text": text}, headers=auth).status_code == 200
+    assert heard == [
+        "/ask_human",
+        "Taro Yamada",
+        "it is taro@example.jp",
+        "call [phone number removed] or mail [email removed]",
+    ]
+    transcript = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"]
+    assert [m["text"] for m in transcript if m["sender"] == "customer"] == [
+        "/ask_human",
+        "[name given in the form]",
+        "it is [email removed]",
+        "call [phone number removed] or mail [email removed]",
+    ]
+    assert [m.get("form_field") for m in transcript if m["sender"] == "bot"] == [
+        "customer_name",
+        "customer_email",
+        None,
+        None,
+    ]
