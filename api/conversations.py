@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +22,19 @@ from api.auth import bearer, bearer_token, unauthorized
 from api.fallback import answer_without_bot
 from api.rasa_client import RasaUnavailable, to_messages
 from api.ratelimit import client_address
-from api.schemas import ConversationCreate, ConversationCreated, ConversationOut, MessageIn, MessagesOut, TicketBrief
-from api.texts import WAITING_FOR_AGENT, say
+from api.schemas import (
+    ConversationCreate,
+    ConversationCreated,
+    ConversationOut,
+    HandoffIn,
+    MessageIn,
+    MessagesOut,
+    TicketBrief,
+)
+from api.texts import WAITING_FOR_AGENT, bot_says, say
+from bot.actions.texts import queue_name, reply_expectation
+from handoff import ArticleTried, HandoffRequest
+from handoff.incidents import open_incident_of
 from handoff.models import Conversation, Message, Ticket
 from handoff.service import (
     ConversationNotFound,
@@ -217,7 +229,9 @@ async def post_message(
         messages[-1]["form_field"] = field  # stored with it: the next message is the answer (`_asked_field`)
     if not messages:  # every rule ends in a reply, so silence means a failed action: never leave the customer hanging
         stored_text = _texts_for(body.text, None)[0]
-        messages = answer_without_bot(request.app.state.kb, stored_text, lang, settings.base_url)
+        messages = answer_without_bot(
+            request.app.state.kb, stored_text, lang, settings.base_url, conversation_id=conversation_id
+        )
 
     with sessions() as session:
         conversation = get_conversation(session, conversation_id)
@@ -309,3 +323,88 @@ async def conversation_events(
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
+
+
+# The check for an open ticket and the insert of a new one run under this lock (and, on PostgreSQL, a lock on the
+# conversation's row), so a double click or a retried request still makes one ticket.
+_HANDOFF_LOCK = threading.Lock()
+MAX_ARTICLES_TRIED = 10
+
+
+def _articles_tried(kb, entries: list[dict[str, Any]], question: str, lang: str) -> list[ArticleTried]:
+    """What the customer has already seen or could have: the articles shown in the conversation, then the knowledge
+    base's best candidates for their question, as the bot's `action_answer_from_kb` records them."""
+    tried: dict[str, ArticleTried] = {}
+    for card in (c for e in entries if e["sender"] == "bot" for c in e.get("articles") or []):
+        view = kb.articles.get(card.get("id", ""))
+        if view is not None:
+            tried[view.id] = ArticleTried(
+                article_id=view.id, title=view.title, score=card.get("score", 0.0), topic=view.topic
+            )
+    for candidate in kb.search(question, lang=lang).candidates[:3]:
+        article = candidate.article
+        tried.setdefault(
+            article.id,
+            ArticleTried(
+                article_id=article.id, title=article.title, score=round(candidate.confidence, 4), topic=article.topic
+            ),
+        )
+    return list(tried.values())[-MAX_ARTICLES_TRIED:]
+
+
+def _ticket_created(service, session: Session, ticket: Ticket, lang: str) -> list[str]:
+    """What the bot says when it creates a ticket: the reference, the team and when to expect a reply."""
+    texts = [
+        bot_says(
+            "utter_ticket_created",
+            lang,
+            ticket_ref=ticket.reference,
+            queue_name=queue_name(ticket.queue, lang),
+            reply_expectation=reply_expectation(service.reply_window(ticket), lang),
+        )
+    ]
+    if open_incident_of(session, ticket.id) is not None:
+        texts.append(bot_says("utter_known_incident", lang))
+    return texts
+
+
+@router.post("/{conversation_id}/handoff", response_model=MessagesOut)
+def hand_off_conversation(
+    conversation_id: str, body: HandoffIn, request: Request, credentials: CustomerCredentials
+) -> MessagesOut:
+    """Hand the conversation to a person with the customer's details: the form the API offers when the bot is
+    unavailable, open to any client. Makes one ticket, routed, prioritised and with its SLA clock running, exactly as
+    the bot's handoff does; sending it again returns the same ticket."""
+    request.app.state.limits["messages_per_address"].check(client_address(request), "messages from this address")
+    sessions, service = request.app.state.sessions, request.app.state.handoff
+    with sessions() as session:
+        lang = _authorized(session, conversation_id, credentials).lang
+        entries = transcript(session, conversation_id)
+    description = redact(body.description).text
+    asked = [e["text"] for e in entries if e["sender"] == "customer" and not e["text"].startswith("/")]
+    question = asked[-1] if asked and body.reason != "asked_for_person" else None
+    handoff = HandoffRequest(
+        conversation_id=conversation_id,
+        reason=body.reason,
+        customer_name=body.name,
+        customer_email=body.email,
+        description=f"{description}\nOrder: {body.order_id}" if body.order_id else description,
+        question=question,
+        lang=lang,
+        articles_tried=_articles_tried(request.app.state.kb, entries, question or description, lang),
+    )
+    with _HANDOFF_LOCK, sessions() as session:
+        conversation = session.get(Conversation, conversation_id, with_for_update=True)
+        ticket = open_ticket(session, conversation_id)
+        if ticket is None:
+            if body.phone:  # a contact detail: kept beside the customer's other details, never in the free text
+                conversation.customer_attributes = {**(conversation.customer_attributes or {}), "phone": body.phone}
+            ticket = service.hand_off(session, handoff, actor="customer")
+            session.flush()
+            texts = _ticket_created(service, session, ticket, lang)
+            for text in texts:
+                record_message(session, conversation, "system", text)
+            session.commit()
+        else:  # sent again: the same ticket, and nothing new in the conversation
+            texts = _ticket_created(service, session, ticket, lang)
+        return MessagesOut(messages=[{"text": t} for t in texts], state=conversation.state, ticket=_brief(ticket))

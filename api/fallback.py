@@ -1,17 +1,74 @@
-"""What the API says when the bot is unavailable: a confident knowledge-base answer, else a polite apology."""
+"""What the API says when the bot cannot (Rasa down, slow or silent): a confident knowledge-base answer, else the
+details form, so the customer can still reach a person."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from api.texts import BOT_UNAVAILABLE, say
+from api.texts import BOT_UNAVAILABLE, BOT_UNAVAILABLE_FORM, FORM_LABELS, say
 from kb import KnowledgeBase
 
+ASK_HUMAN = "/ask_human"
+# A cheap stand-in for Rasa's `ask_human` intent (nlu_data/nlu.yml) while Rasa cannot classify: a wrong guess only
+# shows the form a little early, it never hides an answer the customer asked for.
+ASKS_FOR_PERSON = re.compile(
+    r"\b(human|real person|a person|live agent|an agent|operator|representative|supervisor|manager|"
+    r"(talk|speak|chat) (to|with) (someone|somebody|a person))\b|^\s*agent\W*$"
+    r"|担当者|オペレーター|人間|有人|人と話|責任者|上司|マネージャー"
+    r"|상담원|상담사|직원|담당자|매니저|사람(과|이랑|하고|한테|을|으로)",
+    re.IGNORECASE,
+)
 
-def answer_without_bot(kb: KnowledgeBase, text: str, lang: str, base_url: str) -> list[dict[str, Any]]:
-    """Messages for the customer when Rasa is down or silent: the KB's answer only if it is confident."""
-    if not text.startswith("/"):
+
+def asks_for_person(text: str) -> bool:
+    """Whether the customer asks for a person, by the widget's button or in their own words (en, ja, ko).
+
+    >>> [asks_for_person(t) for t in ("Can I talk to a human?", "担当者と話したい", "where is my parcel")]
+    [True, True, False]
+    """
+    return text.split("{")[0] == ASK_HUMAN or (not text.startswith("/") and bool(ASKS_FOR_PERSON.search(text)))
+
+
+def handoff_form(conversation_id: str, lang: str, description: str = "", reason: str = "no_answer") -> dict[str, Any]:
+    """The details form as the widget renders it: where to send it and its fields, labelled in `lang`, with the
+    customer's unanswered question already in the description."""
+    labels = FORM_LABELS.get(lang, FORM_LABELS["en"])
+
+    def field(name: str, kind: str, required: bool, value: str = "") -> dict[str, Any]:
+        return {"name": name, "label": labels[name], "type": kind, "required": required, "value": value}
+
+    return {
+        "action": f"/api/v1/conversations/{conversation_id}/handoff",
+        "reason": reason,
+        "submit": labels["submit"],
+        "fields": [
+            field("name", "text", True),
+            field("email", "email", True),
+            field("description", "textarea", True, description),
+            field("phone", "tel", False),
+            field("order_id", "text", False),
+        ],
+    }
+
+
+def answer_without_bot(
+    kb: KnowledgeBase, text: str, lang: str, base_url: str, *, conversation_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Messages for the customer when Rasa is down or silent: the KB's answer only if it is confident and the
+    customer did not ask for a person; otherwise, given the conversation, the details form that creates a ticket
+    (`POST /api/v1/conversations/{id}/handoff`), or without it a polite apology."""
+    wants_person = asks_for_person(text)
+    messages: list[dict[str, Any]] = []
+    if not wants_person and not text.startswith("/"):
         result = kb.search(text, lang=lang)
         if result.decision == "answer" and result.best:
-            return [{"text": result.best.article.summary, "articles": [result.best.card(base_url)]}]
-    return [{"text": say(BOT_UNAVAILABLE, lang)}]
+            messages.append({"text": result.best.article.summary, "articles": [result.best.card(base_url)]})
+            if conversation_id is None or "needs-agent" not in result.best.article.tags:
+                return messages
+    if conversation_id is None:
+        return [*messages, {"text": say(BOT_UNAVAILABLE, lang)}]
+    question = "" if wants_person or text.startswith("/") else text
+    reason = "asked_for_person" if wants_person else "needs_agent" if messages else "no_answer"
+    form = handoff_form(conversation_id, lang, question, reason)
+    return [*messages, {"text": say(BOT_UNAVAILABLE_FORM, lang), "form": form}]

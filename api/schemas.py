@@ -70,10 +70,28 @@ class Button(BaseModel):
     payload: str
 
 
+class FormField(BaseModel):
+    name: str
+    label: str
+    type: Literal["text", "email", "tel", "textarea"] = "text"
+    required: bool = False
+    value: str = ""
+
+
+class HandoffForm(BaseModel):
+    """The details form the API offers when the bot cannot: the widget renders it and posts it to `action`."""
+
+    action: str
+    reason: str
+    submit: str
+    fields: list[FormField]
+
+
 class BotMessage(BaseModel):
     text: str
     buttons: list[Button] | None = None
     articles: list[ArticleCard] | None = None
+    form: HandoffForm | None = None
 
 
 class TicketBrief(BaseModel):
@@ -206,3 +224,41 @@ class QueueOut(BaseModel):
     breached: int
     nearest_deadline: datetime | None
     nearest_deadline_ticket: str | None
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")  # as the bot's form checks it (bot/actions/actions.py)
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,29}$")
+
+
+def _check(pattern: re.Pattern[str], message: str):
+    def check(value: str | None) -> str | None:
+        if value is not None and not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return check
+
+
+class HandoffIn(BaseModel):
+    """The customer's details for a person to take over: from the widget's form, whether or not the bot is up."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=254)
+    description: str = Field(max_length=2000, description="What the customer needs help with.")
+    phone: str | None = Field(default=None, max_length=30)
+    order_id: str | None = Field(default=None, max_length=40)
+    reason: Literal["no_answer", "asked_for_person", "needs_agent"] = "asked_for_person"
+
+    _name = field_validator("name")(_check(re.compile(r".*\w"), "enter your name"))
+    _email = field_validator("email")(_check(EMAIL, "enter an email address like name@example.com"))
+    _description = field_validator("description")(
+        _check(re.compile(r".*\w.*\w", re.DOTALL), "describe what you need help with (a few words are enough)")
+    )
+    _phone = field_validator("phone")(_check(PHONE, "enter a phone number: digits, spaces, + and - only"))
+
+    @field_validator("phone", "order_id", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
