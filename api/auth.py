@@ -94,7 +94,7 @@ def require(*roles: str):
 
     def check(staff: Annotated[Staff, Depends(get_staff)]) -> Staff:
         if staff.role != "admin" and staff.role not in roles:
-            raise HTTPException(status_code=403, detail=f"this needs a {' or '.join(roles)} token")
+            raise HTTPException(status_code=403, detail=f"this needs an {' or '.join(roles)} token")
         return staff
 
     return check

@@ -31,7 +31,7 @@ def make_executor() -> ActionExecutor:
 @router.post("/webhook")
 async def webhook(request: Request, token: str = Query(default="")) -> JSONResponse:
     expected = request.app.state.settings.action_token
-    if not expected or not hmac.compare_digest(token, expected):
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):  # str raises on non-ASCII
         raise HTTPException(403, "the action webhook needs the action token Rasa was started with")
     raw = await request.body()
     if request.headers.get("Content-Encoding") == "deflate":
