@@ -29,7 +29,7 @@
       now_waiting_agent: "Our team will reply here; you can close this page and come back.",
       now_agent: "A member of our team is with you.", now_resolved: "Your request was resolved. Write again any time.",
       due: "Expected reply by {time}", failed: "Your message could not be sent. Check your connection and try again.",
-      retry: "Send again", tooLong: "Please keep messages under {n} characters.",
+      retry: "Send again", tooLong: "Please keep messages under {n} characters.", required: "Please fill this in.",
       connecting: "We're connecting you with our team: please answer the question above.",
       queues: { billing: "Billing", technical: "Technical support", account: "Account", orders: "Orders",
         general: "Customer support", engineering: "Engineering", specialists: "Specialist",
@@ -45,7 +45,7 @@
       now_waiting_agent: "担当者からここに返信が届きます。このページを閉じても後で戻れます。",
       now_agent: "担当者が対応しています。", now_resolved: "お問い合わせは解決済みです。いつでもまたご連絡ください。",
       due: "{time} までに返信予定", failed: "メッセージを送信できませんでした。接続を確認してもう一度お試しください。",
-      retry: "再送信", tooLong: "メッセージは{n}文字以内でお願いします。",
+      retry: "再送信", tooLong: "メッセージは{n}文字以内でお願いします。", required: "入力してください。",
       connecting: "担当者におつなぎしています。上のご質問にお答えください。",
       queues: { billing: "お支払い担当", technical: "技術サポート", account: "アカウント担当",
         orders: "ご注文担当", general: "カスタマーサポート", engineering: "技術開発", specialists: "専門",
@@ -61,7 +61,7 @@
       now_waiting_agent: "상담원이 여기로 답변드립니다. 이 페이지를 닫았다가 다시 와도 됩니다.",
       now_agent: "상담원이 응대하고 있어요.", now_resolved: "문의가 해결되었어요. 언제든 다시 말씀해 주세요.",
       due: "{time}까지 답변 예정", failed: "메시지를 보내지 못했어요. 연결을 확인하고 다시 시도해 주세요.",
-      retry: "다시 보내기", tooLong: "메시지는 {n}자 이내로 입력해 주세요.",
+      retry: "다시 보내기", tooLong: "메시지는 {n}자 이내로 입력해 주세요.", required: "입력해 주세요.",
       connecting: "상담원에게 연결하고 있어요. 위의 질문에 답해 주세요.",
       queues: { billing: "결제", technical: "기술 지원", account: "계정", orders: "주문", general: "고객 지원",
         engineering: "엔지니어링", specialists: "전문", key_accounts: "기업 고객" },
@@ -171,6 +171,12 @@ form{display:flex;gap:8px;padding:8px 12px 12px;background:#fff}
 textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:8px 10px;max-height:120px;min-height:40px}
 .send{width:40px;height:40px;border:0;border-radius:50%;background:var(--a);color:#fff;cursor:pointer;display:grid;place-items:center;flex:none}
 .send svg{width:20px;height:20px;fill:currentColor}
+.hf{flex-direction:column;gap:2px;padding:10px 12px;border:1px solid #d0d7de;border-radius:12px}
+.hf label{font-size:13px;font-weight:600;margin-top:6px}
+.hf input,.hf textarea{flex:none;font:inherit;border:1px solid #d0d7de;border-radius:8px;padding:6px 8px}
+.hf [aria-invalid=true]{border-color:#cf222e}
+.err{color:#cf222e;font-size:12px}
+.hf .retry{align-self:flex-end;margin-top:8px}
 @media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100%;border-radius:0}}
 `;
 
@@ -310,6 +316,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       }
       item.append(group);
     }
+    if (message.form && !options.stale) addDetailsForm(item, message.form);
     log.insertBefore(item, typing.isConnected ? typing : null);
     scrollDown();
     return item;
@@ -349,8 +356,76 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   function applyState(state, ticket) {
     ticketState = { state: state || ticketState.state, ticket: ticket || ticketState.ticket };
     if (ticketState.ticket) formAnswersLeft = 0;
+    if (state === "waiting_agent" || state === "agent") log.querySelectorAll(".hf").forEach((f) => f.remove());
     renderBanner();
     if (ticketState.ticket || (state && state !== "bot")) startLive();
+  }
+
+  // ---- the details form the API offers when the bot cannot answer: name, email, question → a ticket ----
+  let forms = 0;
+  function addDetailsForm(item, spec) {
+    const box = el("form", { className: "hf", noValidate: true });
+    const fields = {};
+    forms += 1;
+    for (const field of Array.isArray(spec.fields) ? spec.fields : []) {
+      const name = String(field.name);
+      const id = `tz-f${forms}-${name}`;
+      const area = field.type === "textarea";
+      const control = el(area ? "textarea" : "input", { id, name, value: String(field.value || ""),
+        required: !!field.required, rows: area ? 3 : null, "aria-describedby": id + "e",
+        type: area ? null : ["email", "tel"].includes(field.type) ? field.type : "text",
+        autocomplete: { name: "name", email: "email", phone: "tel" }[name] || "off" });
+      fields[name] = { control, error: el("span", { className: "err", id: id + "e" }) };
+      box.append(el("label", { htmlFor: id, textContent: String(field.label || name) + (field.required ? " *" : "") }),
+        control, fields[name].error);
+    }
+    const problem = el("span", { className: "err", role: "alert" });
+    const submit = el("button", { type: "submit", className: "retry", textContent: String(spec.submit || t("send")) });
+    box.append(problem, submit);
+    box.addEventListener("submit", (event) => { event.preventDefault(); submitDetails(box, spec, fields, submit, problem); });
+    item.append(box);
+    formAnswersLeft = 0;
+    const empty = Object.values(fields).find((f) => !f.control.value);
+    if (empty && root.activeElement) setTimeout(() => empty.control.focus()); // was typing here: go on in the form
+  }
+
+  function markField(field, message) {
+    field.error.textContent = message;
+    field.control.setAttribute("aria-invalid", String(!!message));
+  }
+
+  async function submitDetails(box, spec, fields, submit, problem) {
+    const body = { reason: spec.reason };
+    for (const [name, field] of Object.entries(fields)) {
+      const value = field.control.value.trim();
+      if (value) body[name] = value;
+      markField(field, field.control.required && !value ? t("required") : "");
+    }
+    problem.textContent = "";
+    const invalid = () => Object.values(fields).find((f) => f.error.textContent);
+    if (invalid()) { invalid().control.focus(); return; }
+    submit.disabled = true;
+    let reply;
+    try { reply = await call("POST", `/api/v1/conversations/${conversation.id}/handoff`, body); }
+    catch (error) { reply = { data: null }; }
+    submit.disabled = false;
+    if (!reply.ok) {
+      const errors = (reply.data && reply.data.errors) || [];
+      for (const error of errors) {
+        const field = fields[(error.loc || []).slice(-1)[0]];
+        if (field) markField(field, String(error.msg).replace(/^Value error, /, ""));
+      }
+      if (invalid()) invalid().control.focus();
+      else problem.textContent = (reply.data && typeof reply.data.detail === "string" && reply.data.detail) || t("failed");
+      return;
+    }
+    box.remove();
+    for (const message of reply.data.messages || []) {
+      if (live) pending.push({ sender: "system", text: message.text });
+      addMessage({ ...message, sender: "system" });
+    }
+    applyState(reply.data.state, reply.data.ticket);
+    input.focus();
   }
 
   // ---- talking to the API ----

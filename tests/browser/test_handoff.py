@@ -2,11 +2,17 @@
 reads the handoff and replies; the reply appears in the widget without a reload."""
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from api.db import create_tables, make_engine
+from api.launcher import System
+from api.settings import Settings
 from tests.browser.conftest import Widget, screenshot, sign_in
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -64,3 +70,50 @@ def test_a_handoff_reaches_the_console_and_the_agents_reply_reaches_the_widget(s
     agent.get_by_role("button", name="Resolve").click()
     expect(widget.banner).to_contain_text("resolved")
     assert customer.js_errors == [] and agent.js_errors == []
+
+
+@pytest.fixture(scope="module")
+def without_rasa(tmp_path_factory, demo_index):
+    """The API alone, its Rasa URL on a port nobody listens on: the bot is unavailable the whole time."""
+    data_dir = tmp_path_factory.mktemp("no-rasa")
+    shutil.copytree(demo_index, data_dir / "index")
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    create_tables(make_engine(settings.db_url))
+    running = System(settings=settings, rasa_bin="", model=Path(), log_dir=data_dir)
+    running.start_process("api")
+    yield running
+    running.stop()
+
+
+def test_with_the_bot_down_the_customer_leaves_details_in_the_form_and_gets_a_ticket(without_rasa, new_page):
+    customer = new_page()
+    widget = Widget(customer, without_rasa.api_url).open()
+    widget.say("Do you have a pet hotel?")
+    assert "unavailable" in widget.last_bot_text()
+    expect(customer.get_by_label("How can we help?")).to_have_value("Do you have a pet hotel?")
+    name = customer.get_by_label("Your name")
+    expect(name).to_be_focused()  # the customer was typing: the form takes the keyboard from there
+    customer.keyboard.press("Enter")  # nothing filled in yet
+    expect(customer.locator(".hf .err").first).to_have_text("Please fill this in.")
+    expect(name).to_have_attribute("aria-invalid", "true")
+    customer.keyboard.type("Mia Tanaka")
+    customer.keyboard.press("Tab")
+    customer.keyboard.type("mia-at-example")
+    customer.keyboard.press("Enter")
+    email = customer.get_by_label("Email address")
+    expect(email).to_be_focused()  # the server's 422, shown beside the field it is about
+    expect(customer.get_by_text("enter an email address like name@example.com")).to_be_visible()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(name).to_have_attribute("aria-invalid", "false")
+    email.fill("mia@example.com")
+    email.press("Enter")
+
+    expect(widget.banner).to_contain_text("Ticket TZ-")
+    reference = re.search(r"TZ-\d+", widget.banner.inner_text()).group()
+    expect(customer.locator(".msg.system").last).to_contain_text(f"as ticket {reference}")
+    expect(customer.locator(".hf")).to_have_count(0)
+    screenshot(customer, "widget-details-form-ticket")
+    customer.reload()  # the ticket is there after a reload, and the answered form does not come back
+    expect(widget.banner).to_contain_text(reference)
+    expect(customer.locator(".hf")).to_have_count(0)
+    assert not customer.js_errors
