@@ -132,6 +132,8 @@ def cmd_kb(args: argparse.Namespace) -> int:
         return _kb_import(settings, args.path, args.dry_run)
     elif args.kb_command == "calibrate":
         return _kb_calibrate(settings, args)
+    elif args.kb_command == "gaps":
+        return _kb_gaps(settings, args)
     return 0
 
 
@@ -201,6 +203,40 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    from api.bootstrap import open_stores
+    from api.gaps import knowledge_gaps_report
+    from handoff.clock import SystemClock
+    from kb.gaps import DEFAULT_CLUSTER_SIMILARITY
+
+    if not 1 <= args.days <= 365 or args.min_count < 1:
+        print("error: --days must be 1 to 365 and --min-count at least 1", file=sys.stderr)
+        return 2
+    sessions, kb = open_stores(settings)
+    now = SystemClock().now()
+    report = knowledge_gaps_report(sessions, kb, now, args.days, args.min_count, DEFAULT_CLUSTER_SIMILARITY)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    recent = " (only the most recent were clustered)" if report.truncated else ""
+    print(f"{report.questions} unanswered question(s) since {report.since:%Y-%m-%d}{recent}")
+    for cluster in report.clusters:
+        languages = ", ".join(f"{lang} {count}" for lang, count in cluster.languages.items())
+        near = cluster.nearest
+        nearest = f"nearest {near.id} ({near.similarity:.2f}, bot would {near.decision})" if near else "no article"
+        print(f"{cluster.count:5}  {cluster.title}  [{languages}; {nearest}]")
+        for sample in cluster.samples[1:]:
+            print(f"         {sample}")
+    for pair in report.near_duplicates:
+        print(f"near duplicates ({pair.similarity:.2f}): {pair.first.id} and {pair.second.id}")
+    for entry in report.overridden:
+        print(
+            f"overridden {entry.overridden} of {entry.shown} times: {entry.article_id} "
+            f"(customer went to a person {entry.escalated}, agent linked another article {entry.replaced})"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tierzero", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -240,6 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     calibrate.add_argument("--target-wrong", type=float, default=0.03, help="wrong answers allowed among answers")
     calibrate.add_argument("--dry-run", action="store_true", help="print the fit; do not write the policy")
+    gaps = kb_commands.add_parser(
+        "gaps", help="cluster the questions the bot could not answer; flag duplicate and overridden articles"
+    )
+    gaps.add_argument("--days", type=int, default=30, help="how many days back to look (1-365, default 30)")
+    gaps.add_argument("--min-count", type=int, default=2, help="leave out clusters seen fewer times (default 2)")
+    gaps.add_argument("--json", action="store_true", help="print the report as JSON (as the API returns it)")
     kb_eval = kb_commands.add_parser("eval", help="benchmark retrieval and the decision on a data set (bench/)")
     try:
         from bench.options import add_arguments as add_eval_arguments
