@@ -91,8 +91,10 @@ def create_conversation(body: ConversationCreate, request: Request) -> Conversat
         return ConversationCreated(id=conversation.id, token=token, state=conversation.state)
 
 
-# What the stored transcript shows for the customer's answer to the handoff form's name question.
+# What the stored transcript shows for the customer's answer to the handoff form's name question; a longer answer
+# than the form takes for a name (bot/actions/actions.py) is not one, and is stored as any other message.
 NAME_GIVEN_IN_FORM = "[name given in the form]"
+NAME_MAX_CHARS = 100
 CONTACT_FIELDS = ("customer_name", "customer_email")
 STORE_ATTEMPTS = 3  # a concurrent send may take the same key or the same message number: look again, then retry
 REPLAY_POLL_SECONDS = 0.25
@@ -116,7 +118,7 @@ def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     placeholder, or with the address removed; any other message goes to the bot as it is stored, so descriptions,
     questions and suggestions made from it carry no contact details either."""
     stored = redact(text).text
-    if asked not in CONTACT_FIELDS or text.startswith("/"):
+    if asked not in CONTACT_FIELDS or text.startswith("/") or (asked == "customer_name" and len(text) > NAME_MAX_CHARS):
         return stored, stored
     return NAME_GIVEN_IN_FORM if asked == "customer_name" else stored, redact(text, contact_details=False).text
 

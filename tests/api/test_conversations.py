@@ -75,8 +75,11 @@ def test_card_numbers_and_passwords_are_never_stored(client):
 def test_contact_details_reach_the_form_that_asked_for_them_but_are_never_stored(client, monkeypatch):
     """The bot's form question says which contact detail it asks for (`form_field`): the answer goes to the bot as
     typed, so the ticket gets it, and the transcript keeps a placeholder; any other message reaches neither."""
+    long_story = "My parcel never came and I have been waiting for weeks, write to taro@example.jp; " * 2
+    long_story_stored = long_story.strip().replace("taro@example.jp", "[email removed]")
     asks = {
         "/ask_human": ("What's your name?", "customer_name"),
+        long_story_stored: ("What's your name?", "customer_name"),
         "Taro Yamada": ("What email address should we use to reach you?", "customer_email"),
         "it is taro@example.jp": ("Please describe what you need help with.", None),
     }
@@ -90,10 +93,18 @@ def test_contact_details_reach_the_form_that_asked_for_them_but_are_never_stored
     monkeypatch.setattr(client.app.state.rasa, "send", send)
     conversation_id, auth = _start(client)
     url = f"/api/v1/conversations/{conversation_id}/messages"
-    for text in ["/ask_human", "Taro Yamada", "it is taro@example.jp", "call 090-1234-5678 or mail taro@example.jp"]:
+    said = [
+        "/ask_human",
+        long_story,
+        "Taro Yamada",
+        "it is taro@example.jp",
+        "call 090-1234-5678 or mail taro@example.jp",
+    ]
+    for text in said:
         assert client.post(url, json={"text": text}, headers=auth).status_code == 200
     assert heard == [
         "/ask_human",
+        long_story_stored,  # too long to be a name: not taken as the answer
         "Taro Yamada",
         "it is taro@example.jp",
         "call [phone number removed] or mail [email removed]",
@@ -101,11 +112,13 @@ def test_contact_details_reach_the_form_that_asked_for_them_but_are_never_stored
     transcript = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"]
     assert [m["text"] for m in transcript if m["sender"] == "customer"] == [
         "/ask_human",
+        long_story_stored,
         "[name given in the form]",
         "it is [email removed]",
         "call [phone number removed] or mail [email removed]",
     ]
     assert [m.get("form_field") for m in transcript if m["sender"] == "bot"] == [
+        "customer_name",
         "customer_name",
         "customer_email",
         None,

@@ -1,5 +1,7 @@
 """Whole conversations through the real Rasa server, the custom actions and the API."""
 
+import json
+
 import httpx
 import pytest
 
@@ -86,3 +88,23 @@ def test_the_form_can_be_cancelled(system):
     cancelled = chat.say("cancel")
     assert "cancelled" in chat.texts(cancelled)
     assert cancelled["ticket"] is None and cancelled["state"] == "bot"
+
+
+def test_contact_details_from_the_form_reach_the_ticket_fields_but_not_the_transcript(system):
+    chat = Chat(system, "en")
+    assert "name" in chat.texts(chat.say("I want to talk to a real person"))
+    assert "email" in chat.texts(chat.say("Hanako Suzuki"))
+    assert "describe" in chat.texts(chat.say("it is hanako.suzuki@example.com"))
+    done = chat.say("My parcel arrived damaged. Call me on 090-1234-5678 or write to hanako.suzuki@example.com")
+    ticket = _ticket(system, done)
+    assert ticket["customer"] == {"name": "Hanako Suzuki", "email": "hanako.suzuki@example.com"}
+    assert ticket["description"] == (
+        "My parcel arrived damaged. Call me on [phone number removed] or write to [email removed]"
+    )
+    customer_view = httpx.get(f"{system.api_url}/api/v1/conversations/{chat.id}", headers=chat.headers).json()
+    stored = [m["text"] for m in customer_view["transcript"] if m["sender"] == "customer"]
+    assert stored[1:3] == ["[name given in the form]", "it is [email removed]"]
+    everything = json.dumps([ticket, customer_view, chat.texts(done)], ensure_ascii=False)
+    everything = everything.replace('"name": "Hanako Suzuki", "email": "hanako.suzuki@example.com"', "")
+    for detail in ("Hanako", "Suzuki", "hanako.suzuki", "1234-5678"):
+        assert detail not in everything
