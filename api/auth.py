@@ -51,8 +51,10 @@ def create_token(session: Session, role: str, name: str, days: int | None = None
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if not name.strip():
         raise ValueError("a token needs the name of who will use it")
+    if days is not None and not 1 <= days <= 3650:
+        raise ValueError(f"--days must be 1 to 3650 (got {days}); leave it out for a token that does not expire")
     token = f"tz_{role[:2]}_{secrets.token_urlsafe(32)}"
-    expires = utcnow() + timedelta(days=days) if days else None
+    expires = utcnow() + timedelta(days=days) if days is not None else None
     session.add(ApiToken(name=name.strip(), role=role, token_hash=hash_token(token), expires_at=expires))
     return token
 

@@ -358,3 +358,10 @@ def test_a_token_stops_working_when_revoked_or_expired(shared_client, tierzero_c
     assert tierzero_cli("token", "revoke", "--name", "Yui") == "revoked 1 token(s) of 'Yui'"
     revoked = client.get("/api/v1/articles", **yui)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+
+
+@pytest.mark.parametrize("days", ["0", "-3"])
+def test_a_token_that_would_never_or_already_expire_is_refused(shared_client, tierzero_cli, capsys, days):
+    assert tierzero(["token", "create", "--role", "agent", "--name", "Ren", "--days", days]) == 2
+    assert "--days must be 1 to 3650" in capsys.readouterr().err
+    assert "Ren" not in _every_stored_value(shared_client)
