@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
@@ -108,6 +109,27 @@ def cmd_train(args: argparse.Namespace) -> int:
     from api.rasa_model import ensure_model
 
     print(ensure_model(find_rasa()))
+    return 0
+
+
+def cmd_analytics(args: argparse.Namespace) -> int:
+    from api.analytics import render_text, report_window
+    from api.db import create_tables, make_engine, session_factory
+    from handoff.analytics import analytics_report
+    from handoff.clock import SystemClock
+
+    try:
+        since, until = report_window(args.since, args.until, args.tz, SystemClock().now())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    create_tables(engine)
+    with session_factory(engine)() as session:
+        report = analytics_report(session, since, until, timezone=args.tz)
+    print(report.model_dump_json(indent=2) if args.json else render_text(report))
     return 0
 
 
@@ -258,6 +280,13 @@ def main(argv: list[str] | None = None) -> int:
 
     train = commands.add_parser("train", help="train the Rasa model if its inputs changed; print its path")
     train.set_defaults(func=cmd_train)
+
+    analytics = commands.add_parser("analytics", help="deflection, escalations, SLA breaches and reply times per day")
+    analytics.add_argument("--since", type=date.fromisoformat, help="first day, YYYY-MM-DD (default: 30 days ago)")
+    analytics.add_argument("--until", type=date.fromisoformat, help="last day, included (default: today)")
+    analytics.add_argument("--tz", default="UTC", help="time zone the days are counted in (default UTC)")
+    analytics.add_argument("--json", action="store_true", help="print the report as JSON")
+    analytics.set_defaults(func=cmd_analytics)
 
     kb = commands.add_parser("kb", help="knowledge base maintenance")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)

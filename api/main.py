@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import articles, conversations, gaps, incidents, pages, queues, suggestions, tickets, webhook
+from api import analytics, articles, conversations, gaps, incidents, pages, queues, suggestions, tickets, webhook
 from api.bootstrap import open_stores
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "passages": len(request.app.state.kb.vectors),
         }
 
-    for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, gaps, pages):
+    analytics.instrument(app)  # /metrics: database figures and HTTP request counters
+    for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
         app.include_router(module.router)
     return app
