@@ -55,19 +55,19 @@ def handoff_form(conversation_id: str, lang: str, description: str = "", reason:
 def answer_without_bot(
     kb: KnowledgeBase, text: str, lang: str, base_url: str, *, conversation_id: str | None = None
 ) -> list[dict[str, Any]]:
-    """Messages for the customer when Rasa is down or silent: the KB's answer only if it is confident and the
-    customer did not ask for a person; otherwise, given the conversation, the details form that creates a ticket
-    (`POST /api/v1/conversations/{id}/handoff`), or without it a polite apology."""
+    """Messages for the customer when Rasa is down or silent: the KB's answer if it is confident; the details form
+    that creates a ticket (`POST /api/v1/conversations/{id}/handoff`) if it is not, if the customer asks for a person
+    or if the answer says an agent must act. Without `conversation_id`, a polite apology instead of the form."""
     wants_person = asks_for_person(text)
     messages: list[dict[str, Any]] = []
-    if not wants_person and not text.startswith("/"):
+    if not text.startswith("/"):
         result = kb.search(text, lang=lang)
         if result.decision == "answer" and result.best:
             messages.append({"text": result.best.article.summary, "articles": [result.best.card(base_url)]})
-            if conversation_id is None or "needs-agent" not in result.best.article.tags:
+            if not wants_person and "needs-agent" not in result.best.article.tags:
                 return messages
     if conversation_id is None:
-        return [*messages, {"text": say(BOT_UNAVAILABLE, lang)}]
+        return messages or [{"text": say(BOT_UNAVAILABLE, lang)}]
     question = "" if wants_person or text.startswith("/") else text
     reason = "asked_for_person" if wants_person else "needs_agent" if messages else "no_answer"
     form = handoff_form(conversation_id, lang, question, reason)

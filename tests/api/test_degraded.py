@@ -92,7 +92,7 @@ def test_the_form_speaks_the_conversations_language(api):
     assert form["submit"] == "상담원에게 보내기"
 
 
-def test_asking_for_a_person_gets_the_form_without_a_kb_answer(api):
+def test_asking_for_a_person_gets_the_form(api):
     for words in ("/ask_human", "I want to talk to a human", "担当者と話したい", "상담원 연결해 주세요"):
         conversation_id, auth = _start(api)
         form = _form(_say(api, conversation_id, auth, words))
