@@ -12,7 +12,7 @@ from pathlib import Path
 
 from api.settings import ROOT
 
-MODEL_INPUTS = ("config.yml", "bot/domain.yml", "nlu_data", "requirements/rasa.txt")
+MODEL_INPUTS = ("config.yml", "bot/domain.yml", "bot/nlu.py", "nlu_data", "requirements/rasa.txt")
 
 
 def cache_dir() -> Path:

@@ -17,7 +17,6 @@ from bot.actions.texts import language_name, queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
 from handoff.service import get_conversation
-from kb import detect_language
 from kb.search import Candidate
 
 logger = logging.getLogger(__name__)
@@ -76,19 +75,6 @@ def _offer_handoff(dispatcher: CollectingDispatcher, question: str, reason: str,
         SlotSet("unanswered_question", question),
         SlotSet("articles_tried", tried),
     ]
-
-
-class ActionSetLanguage(Action):
-    """Keep the `lang` slot on the customer's language: from the message's script, else as it was."""
-
-    def name(self) -> str:
-        return "action_set_language"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        metadata = tracker.latest_message.get("metadata") or {}
-        current = tracker.get_slot("lang") if tracker.get_slot("lang") != "en" else metadata.get("lang", "en")
-        lang = detect_language(tracker.latest_message.get("text") or "", default=current) or "en"
-        return [SlotSet("lang", lang)] if lang != tracker.get_slot("lang") else []
 
 
 class ActionAnswerFromKB(Action):
