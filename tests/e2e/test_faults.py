@@ -5,6 +5,7 @@ import shutil
 import pytest
 from sqlalchemy import func, select
 
+from api.auth import create_token
 from api.db import create_tables, make_engine, session_factory
 from api.launcher import start
 from api.settings import Settings
@@ -70,3 +71,36 @@ def test_api_killed_between_turns_keeps_every_message_and_ticket(fragile):
     retried = chat.say("hello? any news?")
     assert retried["ticket"]["id"] == done["ticket"]["id"]
     assert _count(fragile, Ticket, conversation_id=chat.id) == 1
+
+
+def test_rasa_down_offers_the_details_form_whose_ticket_an_agent_answers_and_then_the_bot_is_back(fragile):
+    chat = Chat(fragile, "en")
+    fragile.kill("rasa")
+    try:
+        offered = chat.say("Do you have a pet hotel?")  # the KB has nothing on it
+        assert "unavailable" in chat.texts(offered)
+        form = next(m["form"] for m in offered["messages"] if m.get("form"))
+        assert form["action"] == f"/api/v1/conversations/{chat.id}/handoff"
+        details = {f["name"]: f["value"] for f in form["fields"] if f["value"]}
+        assert details == {"description": "Do you have a pet hotel?"}
+        details.update(name="Alex Kim", email="alex@example.com", reason=form["reason"])
+        created = chat.client.post(form["action"], json=details, headers=chat.headers)
+        assert created.status_code == 200, created.text
+        again = chat.client.post(form["action"], json=details, headers=chat.headers)  # a double click
+        assert again.json()["ticket"] == created.json()["ticket"]
+    finally:
+        fragile.start_process("rasa")
+    ticket = created.json()["ticket"]
+    assert ticket["reference"] in chat.texts(created.json()) and created.json()["state"] == "waiting_agent"
+    assert _count(fragile, Ticket, conversation_id=chat.id) == 1
+    waiting = chat.say("Any news?")  # Rasa is back, but the conversation is with the team now
+    assert waiting["ticket"]["id"] == ticket["id"] and ticket["reference"] in chat.texts(waiting)
+
+    with session_factory(make_engine(fragile.settings.db_url))() as session:
+        agent = {"Authorization": f"Bearer {create_token(session, 'agent', 'faults-agent')}"}
+        session.commit()
+    chat.client.post(f"/api/v1/tickets/{ticket['id']}/claim", headers=agent).raise_for_status()
+    resolution = {"resolution": "We do not offer pet hotels; see a local kennel."}
+    chat.client.post(f"/api/v1/tickets/{ticket['id']}/resolve", json=resolution, headers=agent).raise_for_status()
+    greeted = chat.say("hello")
+    assert greeted["state"] == "bot" and "Kitsune Market assistant" in chat.texts(greeted)  # Rasa's own words
