@@ -2,9 +2,11 @@
 
 A labelled outcome is what search returned for a question whose right article is known (or that is known to be
 out of scope). Per language, the answer threshold and margin are the lowest pair whose answers are wrong no more
-often than the target; the clarify threshold is the lowest score at which the offered choices still hold the right
-article often enough to be worth a click. Out-of-scope questions count as wrong when answered and as useless when
-offered choices, so a labelled set with out-of-scope questions also teaches the policy to escalate them.
+often than the target (with a `confidence`, whose wrong rate's upper confidence bound is within the target, so a
+small labelled set cannot talk the policy into answering on a lucky streak); the clarify threshold is the lowest
+score at which the offered choices still hold the right article often enough to be worth a click. Out-of-scope
+questions count as wrong when answered and as useless when offered choices, so a labelled set with out-of-scope
+questions also teaches the policy to escalate them.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from scipy.stats import beta
+
 from kb.search import DecisionPolicy, KnowledgeBase
 
-MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03)
+MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05)
 MIN_QUESTIONS_PER_LANGUAGE = 30
 
 
@@ -60,21 +65,41 @@ class LanguageFit:
     fitted: bool  # False: too few questions, the base policy's values were kept
 
 
-def _fit_answer(outcomes: Sequence[LabelledOutcome], target_wrong: float) -> tuple[float, float, float, float]:
+def wrong_rate_bound(wrong: np.ndarray, answered: np.ndarray, confidence: float | None) -> np.ndarray:
+    """The wrong-answer rate of each (wrong, answered) pair: as observed, or its one-sided Clopper–Pearson upper
+    bound at `confidence` (0 wrong of 100 answered: 3.0 % at 0.95)."""
+    wrong, answered = np.asarray(wrong, dtype=float), np.asarray(answered, dtype=float)
+    if confidence is None:
+        return wrong / answered
+    with np.errstate(invalid="ignore"):
+        bound = beta.ppf(confidence, wrong + 1, answered - wrong)
+    return np.where(wrong >= answered, 1.0, bound)
+
+
+def _fit_answer(
+    outcomes: Sequence[LabelledOutcome], target_wrong: float, confidence: float | None = None
+) -> tuple[float, float, float, float]:
     """(threshold, margin, answered share, wrong share) answering the most questions within the target."""
     best = (float("inf"), MARGINS[0], 0.0, 0.0)
     total = len(outcomes)
     for margin in MARGINS:
         eligible = sorted((o for o in outcomes if o.gap >= margin), key=lambda o: o.best, reverse=True)
-        answered = wrong = 0
-        for position, outcome in enumerate(eligible):
-            answered += 1
-            wrong += not outcome.correct
-            next_best = eligible[position + 1].best if position + 1 < len(eligible) else float("-inf")
-            if next_best == outcome.best:
-                continue  # a threshold cannot split equal scores
-            if wrong <= target_wrong * answered and answered / total > best[2]:
-                best = (outcome.best, margin, answered / total, wrong / answered)
+        if not eligible:
+            continue
+        scores = np.array([o.best for o in eligible])
+        wrong = np.cumsum([not o.correct for o in eligible])
+        answered = np.arange(1, len(eligible) + 1)
+        splits = np.append(scores[1:] != scores[:-1], True)  # a threshold cannot split equal scores
+        within = splits & (wrong_rate_bound(wrong, answered, confidence) <= target_wrong + 1e-12)
+        if within.any():
+            last = int(np.flatnonzero(within)[-1])
+            if answered[last] / total > best[2]:
+                best = (
+                    float(scores[last]),
+                    margin,
+                    int(answered[last]) / total,
+                    int(wrong[last]) / int(answered[last]),
+                )
     return best
 
 
@@ -104,8 +129,12 @@ def fit_policy(
     base: DecisionPolicy | None = None,
     target_wrong: float = 0.03,
     min_useful_clarify: float = 0.5,
+    confidence: float | None = None,
 ) -> tuple[DecisionPolicy, list[LanguageFit]]:
     """A policy fitted per language on labelled outcomes, and how each language's fit scores on them.
+
+    `confidence` (e.g. 0.95): answer only where the wrong rate's upper confidence bound meets the target, not just
+    the rate observed on the labelled set; stricter, the more so the fewer answers back the threshold.
 
     >>> right = [LabelledOutcome("en", ("a", "b"), (0.9 - i / 100, 0.5), "a") for i in range(40)]
     >>> wrong = [LabelledOutcome("en", ("b", "a"), (0.555, 0.5), "a") for _ in range(10)]
@@ -115,6 +144,8 @@ def fit_policy(
     """
     if not 0 <= target_wrong < 1 or not 0 <= min_useful_clarify <= 1:
         raise ValueError("target_wrong must be in [0, 1) and min_useful_clarify in [0, 1]")
+    if confidence is not None and not 0 < confidence < 1:
+        raise ValueError("confidence must be in (0, 1)")
     base = base or DecisionPolicy()
     answer, clarify = dict(base.answer_threshold), dict(base.clarify_threshold)
     margins: list[float] = []
@@ -135,7 +166,7 @@ def fit_policy(
                 )
             )
             continue
-        threshold, margin, answered, wrong = _fit_answer(mine, target_wrong)
+        threshold, margin, answered, wrong = _fit_answer(mine, target_wrong, confidence)
         if threshold == float("inf"):
             threshold = max(o.best for o in mine) + 1e-6  # nothing can be answered within the target
         answer[lang] = round(threshold, 6)

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
@@ -126,6 +126,18 @@ class VectorIndex:
         """Ids of the passages an article has in the index."""
         return list(self._article_passages.get(article_id, []))
 
+    def article_vectors(self, article_id: str) -> dict[str, np.ndarray]:
+        """The vectors of an article's passages by text, so an edit re-embeds only the passages that changed."""
+        with self._lock:
+            ids = self._article_passages.get(article_id, [])
+            if not ids:
+                return {}
+            try:
+                vectors = [self._faiss.reconstruct(int(pid)) for pid in ids]
+            except RuntimeError:  # an index that cannot give vectors back: embed everything again
+                return {}
+            return {self.passages[pid].text: vector for pid, vector in zip(ids, vectors, strict=True)}
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Return up to k (passage_id, cosine) pairs, best first."""
         if k <= 0:
@@ -155,7 +167,10 @@ class VectorIndex:
                 "nprobe": self.nprobe,
                 "next_id": self._next_id,
                 "article_versions": self.article_versions,
-                "passages": {str(pid): asdict(p) for pid, p in self.passages.items()},
+                "passages": {
+                    str(pid): {"article_id": p.article_id, "kind": p.kind, "text": p.text}
+                    for pid, p in self.passages.items()
+                },
             }
         (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         old = folder.with_name(folder.name + ".old")

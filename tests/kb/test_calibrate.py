@@ -73,3 +73,18 @@ def test_a_policy_fitted_on_the_demo_questions_meets_its_target_there(demo_kb, d
     answered, wrong = _decision_rates(policy, outcomes)
     assert answered >= 40 and wrong <= 0.05 * answered
     assert {f.lang for f in fits} == {"en", "ja", "ko"}
+
+
+def test_with_a_confidence_a_few_lucky_answers_do_not_set_the_threshold():
+    # 200 right answers at the top, then 1 wrong in every 25: nearly all of them are 2.5 % wrong, within a 3 % target as
+    # seen, but not with 95 % confidence
+    outcomes = [_outcome(0.99 - i / 10000, 0.5) for i in range(200)]
+    outcomes += [_outcome(0.96 - i / 10000, 0.5, right=i % 25 != 24) for i in range(400)]
+    point, _ = fit_policy(outcomes, target_wrong=0.03)
+    bounded, _ = fit_policy(outcomes, target_wrong=0.03, confidence=0.95)
+    assert _decision_rates(point, outcomes)[0] >= 590
+    assert bounded.answer_threshold["en"] > point.answer_threshold["en"]
+    answered, wrong = _decision_rates(bounded, outcomes)
+    assert 200 <= answered < 600 and wrong / answered <= 0.03
+    with pytest.raises(ValueError):
+        fit_policy(outcomes, confidence=1.0)

@@ -70,3 +70,13 @@ def test_past_the_threshold_the_index_turns_approximate_and_still_finds_the_neig
     assert loaded.approximate and loaded.search(queries[0], 5) == approximate.search(queries[0], 5)
     loaded.remove("a10")
     assert len(loaded) == 2980
+
+
+def test_an_articles_vectors_come_back_by_passage_text(tmp_path):
+    index = VectorIndex("m", 2)
+    index.add([Passage("a", "title", "A"), Passage("a", "question", "Q")], np.stack([_unit(1, 0), _unit(0, 1)]), "a", 1)
+    index.save(tmp_path / "index")
+    for source in (index, VectorIndex.load(tmp_path / "index", "m", 2)):
+        vectors = source.article_vectors("a")
+        assert set(vectors) == {"A", "Q"} and np.allclose(vectors["Q"], _unit(0, 1))
+        assert source.article_vectors("unknown") == {}

@@ -103,3 +103,39 @@ def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
         session.commit()
     assert reopened.sync() == 1
     assert reopened.search("gift card").candidates == []
+
+
+class CountingEmbedder:
+    """The real embedder, counting the passages it is asked to embed."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.dim, self.passages = inner, inner.name, inner.dim, 0
+
+    def embed_queries(self, texts):
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts):
+        self.passages += len(texts)
+        return self.inner.embed_passages(texts)
+
+
+def test_an_edit_embeds_only_the_new_passages_and_autosave_off_defers_the_write(sessions, embedder, tmp_path):
+    counting = CountingEmbedder(embedder)
+    kb = KnowledgeBase(sessions, counting, tmp_path / "index", autosave=False)
+    with sessions() as session:
+        article = create_article(
+            session,
+            ArticleCreate(id="refunds-en", lang="en", title="Refunds", body="Refunds take 5 days.", status="published"),
+            author="test",
+        )
+        session.commit()
+        kb.refresh_article(article)
+        assert counting.passages == 2 and not (tmp_path / "index").exists()
+        article.questions = ["when do I get my money back"]
+        article.version += 1
+        session.commit()
+        kb.refresh_article(article)
+    assert counting.passages == 3  # the title and body were not embedded again
+    assert kb.search("when do I get my money back").best.article.id == "refunds-en"
+    kb.save()
+    assert KnowledgeBase(sessions, counting, tmp_path / "index").sync() == 0
