@@ -30,7 +30,7 @@ def find_rasa() -> str:
         return rasa
     raise LaunchError(
         "the Rasa server is not installed: run `make run` (it creates the Rasa environment), "
-        "or set TIERZERO_RASA_BIN to a `rasa` executable"
+        "or set TIERZERO_RASA_BIN to the `rasa` executable of a Rasa 3.6 environment (its `python` runs the server)"
     )
 
 
@@ -75,9 +75,11 @@ class System:
             "TIERZERO_ACTION_TOKEN": self.action_token,
             "TIERZERO_RASA_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
         }
-        command = [self.rasa_bin, "run", "--model", str(self.model), "--endpoints", "bot/endpoints.yml",
-                   "--credentials", "bot/credentials.yml", "--interface", "127.0.0.1",
-                   "--port", str(settings.rasa_port)]  # fmt: skip
+        # bot.server is `rasa run` with a prebuilt validator for action responses (see its docstring).
+        rasa_python = str(Path(self.rasa_bin).with_name("python"))
+        command = [rasa_python, "-m", "bot.server", "run", "--model", str(self.model),
+                   "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+                   "--interface", "127.0.0.1", "--port", str(settings.rasa_port)]  # fmt: skip
         return command, env
 
     def start_process(self, name: str, timeout: float = 180) -> None:
