@@ -197,6 +197,9 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
     from kb.calibrate import fit_policy, labelled_outcomes
     from kb.search import POLICY_FILE, DecisionPolicy
 
+    if not 0 <= args.target_wrong < 1 or (args.confidence is not None and not 0 < args.confidence < 1):
+        print("error: --target-wrong must be at least 0 and below 1, --confidence above 0 and below 1", file=sys.stderr)
+        return 2
     try:
         lines = args.labelled.read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
@@ -208,7 +211,9 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
     bar.unit = "question"
     outcomes = labelled_outcomes(kb, rows, update)
     bar.close()
-    policy, fits = fit_policy(outcomes, base=DecisionPolicy(), target_wrong=args.target_wrong)
+    policy, fits = fit_policy(
+        outcomes, base=DecisionPolicy(), target_wrong=args.target_wrong, confidence=args.confidence
+    )
     print("lang  questions  answer  clarify  margin  answered  wrong/answered")
     for fit in fits:
         note = "" if fit.fitted else "  (too few questions: default kept)"
@@ -304,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         help="JSONL of {query, lang, group or article_id}; group null = out of scope",
     )
     calibrate.add_argument("--target-wrong", type=float, default=0.03, help="wrong answers allowed among answers")
+    calibrate.add_argument(
+        "--confidence",
+        type=float,
+        help="e.g. 0.95: answer only where the upper confidence bound of the wrong rate meets the target (stricter "
+        "with few labelled questions)",
+    )
     calibrate.add_argument("--dry-run", action="store_true", help="print the fit; do not write the policy")
     gaps = kb_commands.add_parser(
         "gaps", help="cluster the questions the bot could not answer; flag duplicate and overridden articles"
