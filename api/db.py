@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import UniqueConstraint, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -33,10 +33,42 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class SchemaError(RuntimeError):
+    """The database holds tables this release cannot bring up to date by itself."""
+
+
 def create_tables(engine: Engine) -> None:
-    """Create every table that does not exist yet (the schema migration of this release)."""
+    """Create every table that does not exist yet, and add the columns a newer release defines to tables an older
+    one created (the schema migration of this release: new columns are nullable, so stored rows stay as they are)."""
     for base in (KBBase, HandoffBase, ApiBase):
         base.metadata.create_all(engine)
+        _add_missing_columns(engine, base)
+
+
+def _add_missing_columns(engine: Engine, base: type[DeclarativeBase]) -> None:
+    """ALTER TABLE … ADD COLUMN for every nullable column an existing table lacks (SQLite and PostgreSQL both take
+    it), and a unique index for each unique constraint over an added column."""
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in base.metadata.sorted_tables:
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            added = [column for column in table.columns if column.name not in existing]
+            for column in added:
+                if not column.nullable:
+                    raise SchemaError(
+                        f"the table {table.name} lacks the column {column.name}, which cannot be added to stored rows "
+                        "automatically: back up the database and migrate it by hand"
+                    )
+                kind = column.type.compile(dialect=engine.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            names = {column.name for column in added}
+            for constraint in table.constraints:
+                columns = [column.name for column in getattr(constraint, "columns", ())]
+                if isinstance(constraint, UniqueConstraint) and names & set(columns):
+                    index = f"uq_{table.name}_{'_'.join(columns)}"
+                    connection.execute(
+                        text(f"CREATE UNIQUE INDEX IF NOT EXISTS {index} ON {table.name} ({', '.join(columns)})")
+                    )
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,0 +1,46 @@
+"""Upgrading a database made by an earlier release: new columns are added, stored rows stay, constraints hold."""
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from api.db import create_tables, make_engine, session_factory
+from handoff.service import open_conversation, record_message
+
+# The messages table as the first release created it (before idempotency keys and reply links).
+FIRST_RELEASE_MESSAGES = """
+CREATE TABLE messages (
+    id {id_column}, conversation_id VARCHAR(32), seq INTEGER, sender VARCHAR(20), text TEXT,
+    payload JSON, created_at TIMESTAMP
+)"""
+STORED_MESSAGE = (
+    "INSERT INTO messages (id, conversation_id, seq, sender, text, payload) "
+    "VALUES (100, 'c0', 1, 'customer', 'hi', '{}')"
+)
+
+
+@pytest.fixture
+def old_database(tmp_path, _database_per_test):
+    engine = make_engine(_database_per_test or f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        serial = "SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+        connection.execute(text(FIRST_RELEASE_MESSAGES.format(id_column=serial)))
+        connection.execute(text(STORED_MESSAGE))
+    return engine
+
+
+def test_an_older_messages_table_gets_the_new_columns_and_keeps_its_rows(old_database):
+    create_tables(old_database)
+    columns = {column["name"] for column in inspect(old_database).get_columns("messages")}
+    assert {"client_message_id", "in_reply_to_id"} <= columns
+    with old_database.connect() as connection:
+        assert connection.execute(text("SELECT text FROM messages WHERE id = 100")).scalar_one() == "hi"
+    create_tables(old_database)  # a second start changes nothing
+
+    with session_factory(old_database)() as session:
+        conversation, _ = open_conversation(session)
+        record_message(session, conversation, "customer", "first", client_message_id="k1")
+        session.commit()
+        with pytest.raises(IntegrityError):
+            record_message(session, conversation, "customer", "again", client_message_id="k1")
+            session.commit()
