@@ -50,9 +50,12 @@ def analytics(
 
 def report_window(since: date | None, until: date | None, tz: str, now: datetime) -> tuple[datetime, datetime]:
     """The whole days asked for, as a window of times: by default the last 30 days up to today (in `tz`).
-    ValueError says what is wrong with a backward or too long window or an unknown time zone."""
+    ValueError says what is wrong with a backward, too long or out-of-range window or an unknown time zone."""
     until = until or now.astimezone(zone(tz)).date()
-    since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        since = since or until - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError as error:
+        raise ValueError(f"until ({until}) leaves no room for the default window: give since as well") from error
     if since > until:
         raise ValueError(f"since ({since}) is after until ({until}): swap them")
     if (until - since).days + 1 > MAX_DAYS:

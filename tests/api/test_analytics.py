@@ -59,6 +59,8 @@ BAD_WINDOWS = [
     ({"since": "2024-01-01", "until": "2025-01-01"}, "367 days long; ask for at most 366"),
     ({"since": "2025-13-01"}, "since: Input should be a valid date"),
     ({"tz": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
+    ({"until": "0001-01-05"}, "until (0001-01-05) leaves no room for the default window"),
+    ({"since": "9999-12-31", "until": "9999-12-31"}, "outside the dates that can be counted"),
 ]
 
 
@@ -124,3 +126,5 @@ def test_the_cli_prints_the_report_as_a_table_or_json(tmp_path, monkeypatch, cap
     assert json.loads(capsys.readouterr().out)["conversations"]["deflected"] == {"count": 1, "rate": 1.0}
     assert main(["analytics", "--since", "2025-02-01", "--until", "2025-01-01"]) == 2
     assert "swap them" in capsys.readouterr().err
+    assert main(["analytics", "--until", "0001-01-05"]) == 2
+    assert "leaves no room for the default window" in capsys.readouterr().err
