@@ -228,6 +228,7 @@ class QueueOut(BaseModel):
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")  # as the bot's form checks it (bot/actions/actions.py)
 PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,29}$")
+ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9#._/-]{0,39}$")  # goes into the ticket's description as it is
 
 
 def _check(pattern: re.Pattern[str], message: str):
@@ -257,6 +258,7 @@ class HandoffIn(BaseModel):
         _check(re.compile(r".*\w.*\w", re.DOTALL), "describe what you need help with (a few words are enough)")
     )
     _phone = field_validator("phone")(_check(PHONE, "enter a phone number: digits, spaces, + and - only"))
+    _order_id = field_validator("order_id")(_check(ORDER_ID, "enter the order number as shown on your receipt"))
 
     @field_validator("phone", "order_id", mode="before")
     @classmethod

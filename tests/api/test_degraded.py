@@ -186,6 +186,8 @@ def test_bad_details_get_clear_422s_and_no_ticket(api):
     assert {e["loc"][-1] for e in missing["errors"]} == {"name", "email"}
     email = api.post(url, json=_details(email="mia-at-example"), headers=auth).json()["detail"]
     assert "name@example.com" in email
+    order = api.post(url, json=_details(order_id="KM-5521, call me on +81 90 1234 5678"), headers=auth)
+    assert order.status_code == 422 and "enter the order number as shown on your receipt" in order.json()["detail"]
     empty = api.post(url, json=_details(description=""), headers=auth).json()["detail"]
     assert "describe what you need help with" in empty
     assert _count(api, Ticket, conversation_id=conversation_id) == 0
