@@ -399,8 +399,6 @@ def hand_off_conversation(
         conversation = session.get(Conversation, conversation_id, with_for_update=True)
         ticket = open_ticket(session, conversation_id)
         if ticket is None:
-            if body.phone:  # a contact detail: kept beside the customer's other details, never in the free text
-                conversation.customer_attributes = {**(conversation.customer_attributes or {}), "phone": body.phone}
             ticket = service.hand_off(session, handoff, actor="customer")
             session.flush()
             texts = _ticket_created(service, session, ticket, lang)

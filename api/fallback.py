@@ -46,7 +46,6 @@ def handoff_form(conversation_id: str, lang: str, description: str = "", reason:
             field("name", "text", True),
             field("email", "email", True),
             field("description", "textarea", True, description),
-            field("phone", "tel", False),
             field("order_id", "text", False),
         ],
     }

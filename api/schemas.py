@@ -227,7 +227,6 @@ class QueueOut(BaseModel):
 
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")  # as the bot's form checks it (bot/actions/actions.py)
-PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{4,29}$")
 ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9#._/-]{0,39}$")  # goes into the ticket's description as it is
 
 
@@ -248,7 +247,6 @@ class HandoffIn(BaseModel):
     name: str = Field(max_length=100)
     email: str = Field(max_length=254)
     description: str = Field(max_length=2000, description="What the customer needs help with.")
-    phone: str | None = Field(default=None, max_length=30)
     order_id: str | None = Field(default=None, max_length=40)
     reason: Literal["no_answer", "asked_for_person", "needs_agent"] = "asked_for_person"
 
@@ -257,10 +255,9 @@ class HandoffIn(BaseModel):
     _description = field_validator("description")(
         _check(re.compile(r".*\w.*\w", re.DOTALL), "describe what you need help with (a few words are enough)")
     )
-    _phone = field_validator("phone")(_check(PHONE, "enter a phone number: digits, spaces, + and - only"))
     _order_id = field_validator("order_id")(_check(ORDER_ID, "enter the order number as shown on your receipt"))
 
-    @field_validator("phone", "order_id", mode="before")
+    @field_validator("order_id", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

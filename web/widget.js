@@ -373,8 +373,8 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       const area = field.type === "textarea";
       const control = el(area ? "textarea" : "input", { id, name, value: String(field.value || ""),
         required: !!field.required, rows: area ? 3 : null, "aria-describedby": id + "e",
-        type: area ? null : ["email", "tel"].includes(field.type) ? field.type : "text",
-        autocomplete: { name: "name", email: "email", phone: "tel" }[name] || "off" });
+        type: area ? null : field.type === "email" ? "email" : "text",
+        autocomplete: { name: "name", email: "email" }[name] || "off" });
       fields[name] = { control, error: el("span", { className: "err", id: id + "e" }) };
       box.append(el("label", { htmlFor: id, textContent: String(field.label || name) + (field.required ? " *" : "") }),
         control, fields[name].error);
