@@ -110,6 +110,12 @@ def _asked_field(session: Session, conversation_id: str, before_seq: int | None 
     return latest.payload.get("form_field") if latest is not None else None
 
 
+def _answers_contact_field(text: str, asked: str | None) -> bool:
+    """Whether `text` answers the form's name or email question (`asked`), rather than being a message of its own."""
+    too_long = asked == "customer_name" and len(text) > NAME_MAX_CHARS
+    return asked in CONTACT_FIELDS and not text.startswith("/") and not too_long
+
+
 def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     """What to store of the customer's message, and what to tell the bot.
 
@@ -118,7 +124,7 @@ def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     placeholder, or with the address removed; any other message goes to the bot as it is stored, so descriptions,
     questions and suggestions made from it carry no contact details either."""
     stored = redact(text).text
-    if asked not in CONTACT_FIELDS or text.startswith("/") or (asked == "customer_name" and len(text) > NAME_MAX_CHARS):
+    if not _answers_contact_field(text, asked):
         return stored, stored
     return NAME_GIVEN_IN_FORM if asked == "customer_name" else stored, redact(text, contact_details=False).text
 
@@ -130,6 +136,7 @@ class _Received:
     message_id: int
     duplicate: bool = False
     bot_text: str = ""
+    question: str = ""  # what to search and prefill if the bot fails: as stored, and nothing for a contact detail
     lang: str = "en"
     answered: MessagesOut | None = None  # an agent has the conversation: the notice that they will reply
 
@@ -150,13 +157,15 @@ def _receive(sessions, conversation_id: str, body: MessageIn, credentials, limit
                 )
             return _Received(first.id, duplicate=True)
         limits["messages_per_conversation"].check(conversation.id, "messages in this conversation")
-        stored, bot_text = _texts_for(body.text, _asked_field(session, conversation.id))
+        asked = _asked_field(session, conversation.id)
+        stored, bot_text = _texts_for(body.text, asked)
         conversation.lang = detect_language(bot_text, default=conversation.lang) or conversation.lang
         message = record_message(session, conversation, "customer", stored, client_message_id=key)
         session.flush()  # a concurrent send with the same key fails here (IntegrityError)
         if conversation.state == "resolved":
             conversation.state = "bot"
-        received = _Received(message.id, bot_text=bot_text, lang=conversation.lang)
+        question = "" if _answers_contact_field(body.text, asked) else stored
+        received = _Received(message.id, bot_text=bot_text, question=question, lang=conversation.lang)
         ticket = open_ticket(session, conversation.id)
         if conversation.state != "bot" and ticket is not None:
             reply = say(WAITING_FOR_AGENT, conversation.lang, ticket=ticket.reference)
@@ -230,9 +239,8 @@ async def post_message(
     if messages and (field := _form_field(replies)):
         messages[-1]["form_field"] = field  # stored with it: the next message is the answer (`_asked_field`)
     if not messages:  # every rule ends in a reply, so silence means a failed action: never leave the customer hanging
-        stored_text = _texts_for(body.text, None)[0]
         messages = answer_without_bot(
-            request.app.state.kb, stored_text, lang, settings.base_url, conversation_id=conversation_id
+            request.app.state.kb, received.question, lang, settings.base_url, conversation_id=conversation_id
         )
 
     with sessions() as session:

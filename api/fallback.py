@@ -56,10 +56,11 @@ def answer_without_bot(
 ) -> list[dict[str, Any]]:
     """Messages for the customer when Rasa is down or silent: the KB's answer if it is confident; the details form
     that creates a ticket (`POST /api/v1/conversations/{id}/handoff`) if it is not, if the customer asks for a person
-    or if the answer says an agent must act. Without `conversation_id`, a polite apology instead of the form."""
+    or if the answer says an agent must act. Without `conversation_id`, a polite apology instead of the form. An empty
+    `text` is no question: nothing is searched, and the form comes without a description."""
     wants_person = asks_for_person(text)
     messages: list[dict[str, Any]] = []
-    if not text.startswith("/"):
+    if text and not text.startswith("/"):
         result = kb.search(text, lang=lang)
         if result.decision == "answer" and result.best:
             messages.append({"text": result.best.article.summary, "articles": [result.best.card(base_url)]})

@@ -1,6 +1,7 @@
 """Rasa unavailable: the API answers from the KB when it is sure, else offers the details form, and the form's
 endpoint makes one ticket exactly as the bot's handoff does (no Rasa listens in these tests)."""
 
+import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,7 +14,8 @@ from api.main import create_app
 from api.settings import Settings
 from api.texts import WAITING_FOR_AGENT, say
 from handoff import ManualClock
-from handoff.models import Message, Ticket
+from handoff.models import Conversation, Message, Ticket
+from handoff.service import record_message
 from tests.api.conftest import FRIDAY_4PM_TOKYO, free_port
 
 UNANSWERABLE = "Do you have a pet hotel?"
@@ -90,6 +92,18 @@ def test_the_form_speaks_the_conversations_language(api):
     form = _form(reply)
     assert [f["label"] for f in form["fields"]][:3] == ["이름", "이메일 주소", "문의 내용"]
     assert form["submit"] == "상담원에게 보내기"
+
+
+def test_a_name_given_as_the_bot_fails_is_neither_searched_nor_prefilled_nor_stored(api):
+    conversation_id, auth = _start(api)
+    with api.app.state.sessions() as session:  # the bot's form asked for the name, then Rasa went away
+        conversation = session.get(Conversation, conversation_id)
+        record_message(session, conversation, "bot", "What's your name?", {"form_field": "customer_name"})
+        session.commit()
+    form = _form(_say(api, conversation_id, auth, "Taro Yamada"))
+    assert {f["name"]: f["value"] for f in form["fields"]}["description"] == ""
+    view = api.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()
+    assert view["transcript"][1]["text"] == "[name given in the form]" and "Taro" not in json.dumps(view)
 
 
 def test_asking_for_a_person_gets_the_form(api):
