@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -49,6 +50,7 @@ from handoff.service import (
 )
 from kb.lang import detect_language
 from privacy import redact
+from privacy.redact import EMAIL as EMAIL_REMOVED
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 
@@ -114,6 +116,14 @@ def _answers_contact_field(text: str, asked: str | None) -> bool:
     """Whether `text` answers the form's name or email question (`asked`), rather than being a message of its own."""
     too_long = asked == "customer_name" and len(text) > NAME_MAX_CHARS
     return asked in CONTACT_FIELDS and not text.startswith("/") and not too_long
+
+
+def customer_question(text: str) -> str | None:
+    """A customer's stored message as a question (spaces tidied), or None if it is not one: a button's /payload, or
+    only the placeholder left of a contact detail (the answer to the form's name or email question)."""
+    if text.startswith("/") or not re.search(r"\w", text.replace(NAME_GIVEN_IN_FORM, "").replace(EMAIL_REMOVED, "")):
+        return None
+    return " ".join(text.split())
 
 
 def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
@@ -391,7 +401,7 @@ def hand_off_conversation(
         lang = _authorized(session, conversation_id, credentials).lang
         entries = transcript(session, conversation_id)
     description = redact(body.description).text
-    asked = [e["text"] for e in entries if e["sender"] == "customer" and not e["text"].startswith("/")]
+    asked = [q for e in entries if e["sender"] == "customer" and (q := customer_question(e["text"]))]
     question = asked[-1] if asked and body.reason != "asked_for_person" else None
     handoff = HandoffRequest(
         conversation_id=conversation_id,

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import EditorDep
+from api.conversations import customer_question
 from handoff.clock import as_utc
 from handoff.models import Conversation, Message, Ticket
 from kb.gaps import (
@@ -108,7 +109,7 @@ class _Turn:
     """What the bot said after one customer message: the article cards it showed, whether it offered a person."""
 
     at: datetime
-    question: str | None  # the customer's last question (not a button's /command) before this turn
+    question: str | None  # the customer's last question (`customer_question`) before this turn
     cards: list[str] = field(default_factory=list)
     offered: bool = False
 
@@ -128,8 +129,7 @@ def _turns(messages: list[Message]) -> list[_Turn]:
     question: str | None = None
     for message in messages:
         if message.sender == "customer":
-            if not message.text.startswith("/"):
-                question = " ".join(message.text.split()) or question
+            question = customer_question(message.text) or question
             turns.append(_Turn(as_utc(message.created_at), question))
         elif message.sender == "bot" and turns:
             turn = turns[-1]

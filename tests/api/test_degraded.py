@@ -106,6 +106,20 @@ def test_a_name_given_as_the_bot_fails_is_neither_searched_nor_prefilled_nor_sto
     assert view["transcript"][1]["text"] == "[name given in the form]" and "Taro" not in json.dumps(view)
 
 
+def test_the_question_on_the_ticket_is_the_customers_not_a_contact_details_placeholder(api):
+    conversation_id, auth = _start(api)
+    _say(api, conversation_id, auth, UNANSWERABLE)
+    with api.app.state.sessions() as session:  # the bot's form asked for the name, then Rasa went away
+        conversation = session.get(Conversation, conversation_id)
+        record_message(session, conversation, "bot", "What's your name?", {"form_field": "customer_name"})
+        session.commit()
+    _say(api, conversation_id, auth, "Mia Tanaka")
+    details = _details(description="A hotel for my cat", reason="no_answer")
+    created = api.post(f"/api/v1/conversations/{conversation_id}/handoff", json=details, headers=auth).json()
+    ticket = api.get(f"/api/v1/tickets/{created['ticket']['id']}", headers=_agent(api)).json()
+    assert ticket["question"] == UNANSWERABLE
+
+
 def test_asking_for_a_person_gets_the_form(api):
     for words in ("/ask_human", "I want to talk to a human", "担当者と話したい", "상담원 연결해 주세요"):
         conversation_id, auth = _start(api)

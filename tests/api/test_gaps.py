@@ -100,6 +100,26 @@ def test_questions_the_bot_could_not_answer_make_a_cluster_and_overridden_articl
     assert [c["count"] for c in singles["clusters"]] == [3, 1]
 
 
+def test_contact_details_placeholders_are_not_questions(client):
+    form = [{"text": "Please fill in this form.", "form": {"reason": "no_answer"}}]
+    stories = [  # as stored when Rasa dies mid-form and the API offers the form
+        [("Do you have a pet hotel?", NO_ANSWER), ("/affirm", HOW_CAN_I_HELP), ("[name given in the form]", form)],
+        [("[email removed]", form)],
+    ]
+    conversation_ids = [conversation(client, []) for _ in stories]
+    with client.app.state.sessions() as session:
+        for conversation_id, exchanges in zip(conversation_ids, stories, strict=True):
+            stored = get_conversation(session, conversation_id)
+            for text, replies in exchanges:
+                record_message(session, stored, "customer", text)
+                for reply in replies:
+                    payload = {k: v for k, v in reply.items() if k != "text"}
+                    record_message(session, stored, "bot", reply["text"], payload)
+        session.commit()
+    gaps = client.get("/api/v1/knowledge-gaps", params={"min_count": 1}, headers=editor(client)).json()
+    assert gaps["questions"] == 1 and gaps["clusters"][0]["samples"] == ["Do you have a pet hotel?"]
+
+
 def test_only_editors_and_admins_may_read_the_report(client, staff_token):
     created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
     assert client.get("/api/v1/knowledge-gaps").status_code == 401
