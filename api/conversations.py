@@ -7,9 +7,9 @@ import json
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -32,7 +32,7 @@ from api.schemas import (
     MessagesOut,
     TicketBrief,
 )
-from api.texts import WAITING_FOR_AGENT, bot_says, say
+from api.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, bot_says, say
 from bot.actions.texts import queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
@@ -100,6 +100,17 @@ NAME_MAX_CHARS = 100
 CONTACT_FIELDS = ("customer_name", "customer_email")
 STORE_ATTEMPTS = 3  # a concurrent send may take the same key or the same message number: look again, then retry
 REPLAY_POLL_SECONDS = 0.25
+T = TypeVar("T")
+
+
+def _retrying(store: Callable[[], T]) -> T:
+    """Run `store` (one transaction) again when a concurrent send takes its key or a message's number first."""
+    for _ in range(STORE_ATTEMPTS - 1):
+        try:
+            return store()
+        except IntegrityError:
+            pass
+    return store()
 
 
 def _asked_field(session: Session, conversation_id: str, before_seq: int | None = None) -> str | None:
@@ -187,15 +198,16 @@ def _receive(sessions, conversation_id: str, body: MessageIn, credentials, limit
 
 async def _replies_to_first_send(sessions, conversation_id: str, message_id: int, wait_seconds: float) -> MessagesOut:
     """What the first send of a retried message was answered; if that send is still waiting for the bot, its
-    replies once stored (for up to `wait_seconds`)."""
+    replies once stored (for up to `wait_seconds`, then an apology: the message is saved)."""
     deadline = time.monotonic() + wait_seconds
     while True:
         with sessions() as session:
             replies = replies_to(session, session.get(Message, message_id))
             if replies or time.monotonic() >= deadline:
                 conversation = get_conversation(session, conversation_id)
+                messages = [{**m.payload, "text": m.text} for m in replies]
                 return MessagesOut(
-                    messages=[{**m.payload, "text": m.text} for m in replies],
+                    messages=messages or [{"text": say(BOT_UNAVAILABLE, conversation.lang)}],
                     state=conversation.state,
                     ticket=_brief(_latest_ticket(conversation)),
                 )
@@ -227,13 +239,7 @@ async def post_message(
     limits = request.app.state.limits
     limits["messages_per_address"].check(client_address(request), "messages from this address")
     sessions = request.app.state.sessions
-    for attempt in range(1, STORE_ATTEMPTS + 1):
-        try:
-            received = _receive(sessions, conversation_id, body, credentials, limits)
-            break
-        except IntegrityError:
-            if attempt == STORE_ATTEMPTS:
-                raise
+    received = _retrying(lambda: _receive(sessions, conversation_id, body, credentials, limits))
     if received.duplicate:
         wait = settings.rasa_timeout_seconds + 5
         return await _replies_to_first_send(sessions, conversation_id, received.message_id, wait)
@@ -253,13 +259,16 @@ async def post_message(
             request.app.state.kb, received.question, lang, settings.base_url, conversation_id=conversation_id
         )
 
-    with sessions() as session:
-        conversation = get_conversation(session, conversation_id)
-        for message in messages:
-            extra = {k: v for k, v in message.items() if k != "text"}
-            record_message(session, conversation, "bot", message["text"], extra, in_reply_to=received.message_id)
-        session.commit()
-        return MessagesOut(messages=messages, state=conversation.state, ticket=_brief(_latest_ticket(conversation)))
+    def store_replies() -> MessagesOut:
+        with sessions() as session:
+            conversation = get_conversation(session, conversation_id)
+            for message in messages:
+                extra = {k: v for k, v in message.items() if k != "text"}
+                record_message(session, conversation, "bot", message["text"], extra, in_reply_to=received.message_id)
+            session.commit()
+            return MessagesOut(messages=messages, state=conversation.state, ticket=_brief(_latest_ticket(conversation)))
+
+    return _retrying(store_replies)
 
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
@@ -413,16 +422,21 @@ def hand_off_conversation(
         lang=lang,
         articles_tried=_articles_tried(request.app.state.kb, entries, question or description, lang),
     )
-    with _HANDOFF_LOCK, sessions() as session:
-        conversation = session.get(Conversation, conversation_id, with_for_update=True)
-        ticket = open_ticket(session, conversation_id)
-        if ticket is None:
-            ticket = service.hand_off(session, handoff, actor="customer")
-            session.flush()
-            texts = _ticket_created(service, session, ticket, lang)
-            for text in texts:
-                record_message(session, conversation, "system", text)
-            session.commit()
-        else:  # sent again: the same ticket, and nothing new in the conversation
-            texts = _ticket_created(service, session, ticket, lang)
-        return MessagesOut(messages=[{"text": t} for t in texts], state=conversation.state, ticket=_brief(ticket))
+
+    def store() -> MessagesOut:
+        with sessions() as session:
+            conversation = session.get(Conversation, conversation_id, with_for_update=True)
+            ticket = open_ticket(session, conversation_id)
+            if ticket is None:
+                ticket = service.hand_off(session, handoff, actor="customer")
+                session.flush()
+                texts = _ticket_created(service, session, ticket, lang)
+                for text in texts:
+                    record_message(session, conversation, "system", text)
+                session.commit()
+            else:  # sent again: the same ticket, and nothing new in the conversation
+                texts = _ticket_created(service, session, ticket, lang)
+            return MessagesOut(messages=[{"text": t} for t in texts], state=conversation.state, ticket=_brief(ticket))
+
+    with _HANDOFF_LOCK:
+        return _retrying(store)

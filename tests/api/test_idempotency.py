@@ -5,10 +5,13 @@ import threading
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import api.conversations
+from api.texts import BOT_UNAVAILABLE, say
 from handoff import HandoffRequest
-from handoff.models import Message
+from handoff.models import Conversation, Message, Ticket
+from handoff.service import record_message
 
 
 def _start(client):
@@ -139,3 +142,57 @@ def test_a_retry_when_an_agent_has_the_conversation_gets_the_same_notice(client,
     again = client.post(url, json=body, headers=auth).json()
     assert again == first and "TZ-" in first["messages"][0]["text"]
     assert len(_stored(client)) == 1 and len(_stored(client, "system")) == 1 and bot.asked == []
+
+
+def test_the_bots_replies_are_stored_even_if_a_concurrent_insert_takes_their_number(client, bot, monkeypatch):
+    url, auth = _start(client)
+    real, taken = api.conversations.record_message, []
+
+    def racing(session, conversation, sender, text, *args, **kwargs):
+        message = real(session, conversation, sender, text, *args, **kwargs)
+        if sender == "bot" and not taken:  # an agent's message takes this number and commits first
+            taken.append(message.seq)
+            with client.app.state.sessions() as other:
+                real(other, other.get(Conversation, conversation.id), "agent", "On it.")
+                other.commit()
+        return message
+
+    monkeypatch.setattr(api.conversations, "record_message", racing)
+    response = client.post(url, json={"text": "where is my parcel?"}, headers=auth)
+    assert response.status_code == 200 and response.json()["messages"][0]["text"] == "reply 1 to where is my parcel?"
+    assert taken and [m.text for m in _stored(client, "bot")] == ["reply 1 to where is my parcel?"]
+    assert bot.asked == ["where is my parcel?"]
+
+
+def test_the_handoff_notice_is_stored_even_if_a_concurrent_insert_takes_its_number(client, bot, monkeypatch):
+    url, auth = _start(client)
+    real, taken = api.conversations.record_message, []
+
+    def racing(session, conversation, sender, text, *args, **kwargs):
+        message = real(session, conversation, sender, text, *args, **kwargs)
+        if sender == "system" and not taken:  # SQLite serialises this write: what PostgreSQL raises on the race
+            taken.append(message.seq)
+            raise IntegrityError("INSERT INTO messages", {}, Exception("duplicate key value (conversation_id, seq)"))
+        return message
+
+    monkeypatch.setattr(api.conversations, "record_message", racing)
+    details = {"name": "Mia Tanaka", "email": "mia@example.com", "description": "The app is not working"}
+    response = client.post(url.replace("/messages", "/handoff"), json=details, headers=auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["ticket"]["reference"] in response.json()["messages"][0]["text"]
+    assert taken and len(_stored(client, "system")) == 1
+    with client.app.state.sessions() as session:
+        assert len(list(session.scalars(select(Ticket)))) == 1
+
+
+def test_a_retry_whose_first_send_never_got_replies_gets_an_apology(client, bot, monkeypatch):
+    url, auth = _start(client)
+    conversation_id = url.split("/")[-2]
+    with client.app.state.sessions() as session:  # the first send stored the message, then its process died
+        conversation = session.get(Conversation, conversation_id)
+        record_message(session, conversation, "customer", "where is my parcel?", client_message_id="m-1")
+        session.commit()
+    monkeypatch.setattr(client.app.state.settings, "rasa_timeout_seconds", 0.1)  # waits for it 5.1 s
+    again = client.post(url, json={"text": "where is my parcel?", "client_message_id": "m-1"}, headers=auth)
+    assert again.status_code == 200 and [m["text"] for m in again.json()["messages"]] == [say(BOT_UNAVAILABLE, "en")]
+    assert bot.asked == []
