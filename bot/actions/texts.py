@@ -30,6 +30,7 @@ QUEUE_NAMES = {
     "ko": {"billing": "결제", "technical": "기술 지원", "account": "계정", "orders": "주문", "general": "고객 지원"},
 }
 
+
 def language_name(article_lang: str, customer_lang: str) -> str:
     """The name of `article_lang` in the customer's language."""
     return LANGUAGE_NAMES.get(customer_lang, LANGUAGE_NAMES["en"]).get(article_lang, article_lang)
