@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from handoff import EMAIL_ADDRESS
 from kb.lang import normalize
 
 Lang = Literal["en", "ja", "ko"]
@@ -19,7 +20,7 @@ class ConversationCreate(BaseModel):
 
     lang: Lang = "en"
     name: str | None = Field(default=None, max_length=120)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_ADDRESS.pattern)
 
 
 class ConversationCreated(BaseModel):
@@ -226,7 +227,6 @@ class QueueOut(BaseModel):
     nearest_deadline_ticket: str | None
 
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")  # as the bot's form checks it (bot/actions/actions.py)
 ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9#._/-]{0,39}$")  # goes into the ticket's description as it is
 
 
@@ -251,7 +251,7 @@ class HandoffIn(BaseModel):
     reason: Literal["no_answer", "asked_for_person", "needs_agent"] = "asked_for_person"
 
     _name = field_validator("name")(_check(re.compile(r".*\w"), "enter your name"))
-    _email = field_validator("email")(_check(EMAIL, "enter an email address like name@example.com"))
+    _email = field_validator("email")(_check(EMAIL_ADDRESS, "enter an email address like name@example.com"))
     _description = field_validator("description")(
         _check(re.compile(r".*\w.*\w", re.DOTALL), "describe what you need help with (a few words are enough)")
     )

@@ -6,12 +6,13 @@ Plain Python over SQLAlchemy; nothing here knows about Rasa, HTTP or the knowled
 from handoff.clock import Clock, ManualClock, SystemClock
 from handoff.models import Conversation, HandoffBase, Message, Ticket, TicketEvent, TicketTimer
 from handoff.policies import Policies, PolicyError, load_policies, parse_policies
-from handoff.service import ArticleTried, HandoffError, HandoffRequest, HandoffService, ReplyWindow
+from handoff.service import EMAIL_ADDRESS, ArticleTried, HandoffError, HandoffRequest, HandoffService, ReplyWindow
 from handoff.sla import fire_due_timers
 from handoff.webhooks import WebhookDelivery, WebhookEvent  # registers the outbox tables and the flush hook
 from handoff.workflow import InvalidTransition, TicketNotFound, TicketWorkflow
 
 __all__ = [
+    "EMAIL_ADDRESS",
     "ArticleTried",
     "Clock",
     "Conversation",

@@ -23,6 +23,8 @@ from handoff.routing import Classify, Facts, route
 from handoff.sla import record, start_clock
 
 OPEN_TICKET_STATUSES = ("new", "open", "pending_customer")
+# A customer's email address as the bot's form and the API's details form accept it for the ticket.
+EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 
 
 class HandoffError(ValueError):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.runtime import get_runtime
 from bot.actions.texts import language_name, queue_name, reply_expectation
-from handoff import ArticleTried, HandoffRequest
+from handoff import EMAIL_ADDRESS, ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
 from handoff.service import get_conversation
 from kb.search import Candidate
@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 SKIPPED = "__skipped__"
 MAX_FORM_FAILURES = 2
 MAX_ARTICLES_TRIED = 10
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 NAME_PREFIXES = re.compile(
     r"^(my name is|my name's|i am|i'm|this is|it's|name:|私の名前は|名前は|わたしは|私は|제 이름은|저는|이름은)\s*",
     re.IGNORECASE,
@@ -236,7 +235,7 @@ class ValidateHandoffForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         candidates = [w.strip("<>()[],;:。、") for w in str(value or "").split()]
-        email = next((w for w in candidates if EMAIL.match(w) and len(w) <= 254), None)
+        email = next((w for w in candidates if EMAIL_ADDRESS.match(w) and len(w) <= 254), None)
         if email:
             return {"customer_email": email.lower()}
         return self._reject("customer_email", dispatcher, tracker)
