@@ -362,7 +362,7 @@ def test_a_token_stops_working_when_revoked_or_expired(shared_client, tierzero_c
 
 @pytest.mark.parametrize("days", ["0", "-3"])
 def test_a_token_that_would_never_or_already_expire_is_refused(shared_client, tierzero_cli, capsys, days):
-    assert tierzero(["token", "create", "--role", "agent", "--name", "Ren", "--days", days]) == 2
+    assert tierzero(["token", "create", "--role", "agent", "--name", "Sora Never", "--days", days]) == 2
     assert "--days must be 1 to 3650" in capsys.readouterr().err
     with shared_client.app.state.sessions() as session:
-        assert session.scalar(select(ApiToken).where(ApiToken.name == "Ren")) is None
+        assert session.scalar(select(ApiToken).where(ApiToken.name == "Sora Never")) is None
