@@ -56,6 +56,7 @@ TARGETS = """\
 | BANKING77-OOS: id-oos recall ≥ 70 %, ood-oos recall ≥ 90 % | {oos_recall} |
 | JSQuAD recall@5: hybrid ≥ BM25 + 10 points | {jsquad} |
 | ParaKQC recall@5: hybrid ≥ BM25 + 10 points | {parakqc} |
+| Search p95 ≤ 10 ms at 100k passages, ≤ 30 ms at 1M with recall@10 ≥ 0.95 of exact | {latency} |
 """
 
 
@@ -87,7 +88,18 @@ def _targets() -> str:
         escalated = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_recall"] or {}).items())
         not_answered = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_not_answered"] or {}).items())
         recall = f"escalated: {escalated}; not answered (clarify or escalate): {not_answered}"
+    latency = _load("latency")
+    speed = (
+        "; ".join(
+            f"{row['passages']:,}: p95 {row['p95_ms']:.1f} ms, recall@10 {row['recall@10_vs_exact']:.3f}"
+            for row in latency["rows"]
+            if row["passages"] >= 100_000
+        )
+        if latency
+        else "not run"
+    )
     return TARGETS.format(
+        latency=speed,
         banking77=top1("banking77"),
         banking77_5=top1("banking77-5"),
         oos_decision=decision,
