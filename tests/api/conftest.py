@@ -1,3 +1,4 @@
+import shutil
 import socket
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def module_app(tmp_path_factory, demo_index, fresh_database, name: str, clock=None, **settings):
+    """One real app for a whole test module, built as the `client` fixture builds it (demo index, fresh database,
+    no Rasa listening), for modules whose tests only add data."""
+    data_dir = tmp_path_factory.mktemp(name)
+    shutil.copytree(demo_index, data_dir / "index")
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=fresh_database(),
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_token="secret",
+        **settings,
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield client
 
 
 @pytest.fixture

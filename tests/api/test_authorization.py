@@ -4,13 +4,11 @@ ROUTES saying who it is for (and a body or query it accepts, so that only the ca
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import fastapi.routing
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api import conversations
@@ -23,7 +21,7 @@ from handoff import HandoffBase
 from handoff.models import utcnow
 from handoff.service import hash_token
 from kb import KBBase
-from tests.api.conftest import free_port
+from tests.api.conftest import module_app
 from tests.api.test_tickets import handed_off
 
 # Who a route is for.
@@ -180,16 +178,8 @@ def _staff_token(client, role: str, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def shared_client(tmp_path_factory, demo_index, fresh_database):
-    """One app for the whole module, as the `client` fixture builds it: the calls change data, never who may call."""
-    data_dir = tmp_path_factory.mktemp("authorization")
-    shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=fresh_database(),
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_token="secret",
-    )
-    with TestClient(create_app(settings)) as client:
+    """One app for the whole module: the calls change data, never who may call."""
+    with module_app(tmp_path_factory, demo_index, fresh_database, "authorization") as client:
         yield client
 
 

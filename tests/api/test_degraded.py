@@ -2,21 +2,17 @@
 endpoint makes one ticket exactly as the bot's handoff does (no Rasa listens in these tests)."""
 
 import json
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.auth import create_token
-from api.main import create_app
-from api.settings import Settings
 from api.texts import WAITING_FOR_AGENT, say
 from handoff import ManualClock
 from handoff.models import Conversation, Message, Ticket
 from handoff.service import record_message
-from tests.api.conftest import FRIDAY_4PM_TOKYO, free_port
+from tests.api.conftest import FRIDAY_4PM_TOKYO, module_app
 
 UNANSWERABLE = "Do you have a pet hotel?"
 
@@ -24,16 +20,9 @@ UNANSWERABLE = "Do you have a pet hotel?"
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, demo_index, fresh_database):
     """One app for the module (each test opens its own conversations), on the test clock, with no Rasa listening."""
-    data_dir = tmp_path_factory.mktemp("degraded")
-    shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=fresh_database(),
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        action_token="secret",
-        scheduler_interval_seconds=3600,
-    )
-    with TestClient(create_app(settings, clock=ManualClock(FRIDAY_4PM_TOKYO))) as client:
+    clock = ManualClock(FRIDAY_4PM_TOKYO)
+    quiet_scheduler = {"scheduler_interval_seconds": 3600}
+    with module_app(tmp_path_factory, demo_index, fresh_database, "degraded", clock, **quiet_scheduler) as client:
         yield client
 
 
