@@ -6,7 +6,9 @@ Two ways to turn a data set into a knowledge base and questions:
   whose right article is its ``doc_id``;
 - intent mode (``--intents FILE``): each intent label becomes an article, its training phrasings the article's
   alternative questions (``--per-intent N`` keeps N of them), its test phrasings the customer questions;
-  out-of-scope rows are questions that should be escalated.
+  out-of-scope rows are questions that should be escalated. With ``--unsupported-article`` the out-of-scope
+  training phrasings become one more article, tagged ``needs-agent`` ("requests we handle in person"): finding it
+  hands the customer to a person, as the bot does for any such article, so it counts as an escalation.
 
 Every run scores three systems side by side through the real ``KnowledgeBase`` (in-memory SQLite, the real
 embedding model): ``hybrid`` (what the bot uses), ``bm25`` (lexical only) and ``dense`` (embeddings only). Each
