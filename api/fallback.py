@@ -64,7 +64,7 @@ def answer_without_bot(
         result = kb.search(text, lang=lang)
         if result.decision == "answer" and result.best:
             messages.append({"text": result.best.article.summary, "articles": [result.best.card(base_url)]})
-            if not wants_person and "needs-agent" not in result.best.article.tags:
+            if not wants_person and not result.best.article.needs_agent:
                 return messages
     if conversation_id is None:
         return messages or [{"text": say(BOT_UNAVAILABLE, lang)}]

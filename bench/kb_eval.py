@@ -41,17 +41,18 @@ from sqlalchemy.pool import StaticPool
 from tqdm import tqdm
 
 from bench.options import SEED, add_arguments
-from kb.calibrate import LabelledOutcome, fit_policy
+from kb.calibrate import LabelledOutcome, fit_policy, outcome
 from kb.embeddings import Embedder, load_embedder
 from kb.lang import normalize
 from kb.models import Article, KBBase
-from kb.search import MAX_QUERY_CHARS, DecisionPolicy, KnowledgeBase, split_passages
+from kb.search import MAX_QUERY_CHARS, NEEDS_AGENT_TAG, DecisionPolicy, KnowledgeBase, split_passages
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT.parent / "shared" / "data"
 CACHE_DIR = ROOT / "var" / "bench-cache"
 SYSTEMS = {"hybrid": "hybrid", "bm25": "lexical", "dense": "dense"}
 RANK_DEPTH = 10
+UNSUPPORTED_ID, UNSUPPORTED_TITLE = "unsupported-requests", "Requests we handle in person"
 
 
 class CachedEmbedder:
@@ -65,7 +66,9 @@ class CachedEmbedder:
         self._pending: list[bytes] = []
         for shard in sorted(self.folder.glob("*.npz")):
             with np.load(shard) as data:
-                self._vectors.update(zip(data["keys"].tolist(), data["vectors"], strict=True))
+                # numpy's fixed-width bytes drop a digest's trailing NUL bytes: pad them back
+                keys = [key.ljust(20, b"\0") for key in data["keys"].tolist()]
+                self._vectors.update(zip(keys, data["vectors"], strict=True))
 
     @staticmethod
     def _key(kind: str, text: str) -> bytes:
@@ -116,6 +119,7 @@ class Doc:
     title: str
     body: str = ""
     questions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,11 +195,13 @@ def load_intents(
     fit_size: int = 1000,
     seed: int = SEED,
     sample: int | None = None,
+    unsupported: bool = False,
 ) -> Benchmark:
     """Intent rows as a knowledge base: labels → articles, training phrasings → alternative questions.
 
     `sample` keeps a fixed-seed sample of that many in-scope test questions (and half as many in-scope fitting
-    questions); out-of-scope questions are all kept.
+    questions); out-of-scope questions are all kept. `unsupported` adds an article tagged `needs-agent` whose
+    alternative questions are the out-of-scope training phrasings (the requests a desk knows it cannot serve).
     """
     rows = read_jsonl(path)
     rng = random.Random(seed)
@@ -259,6 +265,17 @@ def load_intents(
         notes.append(f"{per_intent} training phrasings per intent (seed {seed})")
         return Benchmark(name, docs, test, fit, notes=notes)
     docs = _docs_from(train)
+    if unsupported:
+        known = [r["text"] for r in rows if r["split"] == "train" and r.get("is_oos")]
+        if not known:
+            raise SystemExit("error: --unsupported-article needs out-of-scope rows in the training split")
+        docs.append(Doc(UNSUPPORTED_ID, "en", UNSUPPORTED_TITLE, "", tuple(dict.fromkeys(known)), (NEEDS_AGENT_TAG,)))
+        name += "-unsupported"
+        notes.append(
+            f"the {len(known)} out-of-scope training phrasings are the questions of one more article, tagged "
+            f"{NEEDS_AGENT_TAG} (finding it hands off, an escalation); out-of-scope validation and test phrasings "
+            "are never in it"
+        )
     if valid:
         return Benchmark(name, docs, test, valid_questions, notes=notes)
     fit_docs = _docs_from([r for r in train if id(r) not in held])
@@ -302,7 +319,7 @@ def build_kb(docs: Sequence[Doc], embedder: CachedEmbedder, folder: Path) -> Kno
             title=d.title,
             body=d.body,
             questions=list(d.questions),
-            tags=[],
+            tags=list(d.tags),
             status="published",
             version=1,
         )
@@ -322,14 +339,7 @@ def search_all(kb: KnowledgeBase, queries: Sequence[Query], system: str) -> list
     outcomes = []
     for query in queries:
         result = kb.search(query.text, lang=query.lang, k=RANK_DEPTH, mode=SYSTEMS[system])
-        outcomes.append(
-            LabelledOutcome(
-                result.lang,
-                tuple(c.article.id for c in result.candidates),
-                tuple(c.confidence for c in result.candidates),
-                query.doc_id,
-            )
-        )
+        outcomes.append(outcome(result, query.doc_id, key=lambda article: article.id))
     return outcomes
 
 
@@ -348,8 +358,13 @@ def ranking_metrics(outcomes: Sequence[LabelledOutcome]) -> dict[str, float]:
 def decision_metrics(
     outcomes: Sequence[LabelledOutcome], queries: Sequence[Query], policy: DecisionPolicy
 ) -> dict[str, object]:
-    """Answered, wrong among answered, escalated in scope, and out-of-scope recall per kind."""
-    decisions = [policy.decide(list(o.confidences), o.lang) for o in outcomes]
+    """Answered, wrong among answered, escalated in scope, and out-of-scope recall per kind.
+
+    Finding an article that needs an agent is a handoff: it counts as escalated, not answered."""
+    decisions = [
+        "escalate" if decision == "answer" and o.handoff else decision
+        for o, decision in ((o, policy.decide(list(o.confidences), o.lang)) for o in outcomes)
+    ]
     in_mix = [(o, d) for o, d, q in zip(outcomes, decisions, queries, strict=True) if not q.extra]
     in_scope = [(o, d) for o, d in in_mix if o.expected is not None]
     answered = [o for o, d in in_mix if d == "answer"]
@@ -461,10 +476,19 @@ def describe(results: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """`tierzero kb eval`: load the data set, score the three systems, print the table, write the JSON."""
+    if args.unsupported_article and not args.intents:
+        raise SystemExit("error: --unsupported-article is for intent mode (--intents)")
     if args.intents and (args.docs or args.queries):
         raise SystemExit("error: use either --intents or --docs with --queries, not both")
     if args.intents:
-        bench = load_intents(args.intents, args.per_intent, args.kb_lang, args.query_lang, sample=args.sample)
+        bench = load_intents(
+            args.intents,
+            args.per_intent,
+            args.kb_lang,
+            args.query_lang,
+            sample=args.sample,
+            unsupported=args.unsupported_article,
+        )
     elif args.docs and args.queries:
         bench = load_retrieval(args.docs, args.queries, sample=args.sample or 1000)
     else:

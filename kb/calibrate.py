@@ -6,7 +6,10 @@ often than the target (with a `confidence`, whose wrong rate's upper confidence 
 small labelled set cannot talk the policy into answering on a lucky streak); the clarify threshold is the lowest
 score at which the offered choices still hold the right article often enough to be worth a click. Out-of-scope
 questions count as wrong when answered and as useless when offered choices, so a labelled set with out-of-scope
-questions also teaches the policy to escalate them.
+questions also teaches the policy to escalate them. A question whose best article needs an agent (`needs-agent`:
+the bot shows it and hands the customer to a person) is a handoff, not an answer: it is never a wrong answer and
+does not count as answered, so a knowledge base that lists the requests it cannot serve in such an article can
+answer the rest with lower thresholds.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta
 
-from kb.search import DecisionPolicy, KnowledgeBase
+from kb.search import ArticleView, DecisionPolicy, KnowledgeBase, SearchResult
 
 MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05)
 MIN_QUESTIONS_PER_LANGUAGE = 30
@@ -31,6 +34,7 @@ class LabelledOutcome:
     ranked: tuple[str, ...]
     confidences: tuple[float, ...]
     expected: str | None  # None: out of scope, the right outcome is to escalate
+    handoff: bool = False  # the best article needs an agent: finding it hands the customer to a person
 
     @property
     def best(self) -> float:
@@ -45,6 +49,11 @@ class LabelledOutcome:
     @property
     def correct(self) -> bool:
         return self.expected is not None and bool(self.ranked) and self.ranked[0] == self.expected
+
+    @property
+    def wrong_if_answered(self) -> bool:
+        """Answering this question would tell the customer something wrong (a handoff never does)."""
+        return not self.handoff and not self.correct
 
     def choices_hold_answer(self, floor: float, max_choices: int) -> bool:
         offered = [a for a, c in zip(self.ranked, self.confidences, strict=False) if c >= floor][:max_choices]
@@ -87,10 +96,12 @@ def _fit_answer(
         if not eligible:
             continue
         scores = np.array([o.best for o in eligible])
-        wrong = np.cumsum([not o.correct for o in eligible])
-        answered = np.arange(1, len(eligible) + 1)
+        wrong = np.cumsum([o.wrong_if_answered for o in eligible])
+        answered = np.cumsum([not o.handoff for o in eligible])
         splits = np.append(scores[1:] != scores[:-1], True)  # a threshold cannot split equal scores
-        within = splits & (wrong_rate_bound(wrong, answered, confidence) <= target_wrong + 1e-12)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = wrong_rate_bound(wrong, answered, confidence)
+        within = splits & (answered > 0) & (rate <= target_wrong + 1e-12)
         if within.any():
             last = int(np.flatnonzero(within)[-1])
             if answered[last] / total > best[2]:
@@ -178,6 +189,20 @@ def fit_policy(
     return policy, fits
 
 
+def outcome(
+    result: SearchResult, expected: str | None, key: Callable[[ArticleView], str] | None = None
+) -> LabelledOutcome:
+    """A search result as a labelled outcome; articles are named by `key` (default: their translation group)."""
+    key = key or (lambda article: article.group)
+    return LabelledOutcome(
+        result.lang,
+        tuple(key(c.article) for c in result.candidates),
+        tuple(c.confidence for c in result.candidates),
+        expected,
+        handoff=bool(result.best and result.best.article.needs_agent),
+    )
+
+
 def labelled_outcomes(
     kb: KnowledgeBase, rows: Iterable[dict], progress: Callable[[int, int], None] | None = None
 ) -> list[LabelledOutcome]:
@@ -190,15 +215,7 @@ def labelled_outcomes(
         if "query" not in row:
             raise ValueError(f"labelled question {done} has no 'query'")
         expected = row.get("group") or groups.get(row.get("article_id") or "", row.get("article_id"))
-        result = kb.search(row["query"], lang=row.get("lang"), k=10)
-        outcomes.append(
-            LabelledOutcome(
-                result.lang,
-                tuple(c.article.group for c in result.candidates),
-                tuple(c.confidence for c in result.candidates),
-                expected,
-            )
-        )
+        outcomes.append(outcome(kb.search(row["query"], lang=row.get("lang"), k=10), expected))
         if progress:
             progress(done, len(rows))
     return outcomes

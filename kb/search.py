@@ -26,6 +26,9 @@ SearchMode = Literal["hybrid", "dense", "lexical"]
 # A policy fitted by `tierzero kb calibrate` is saved beside the index, in the data folder, under this name.
 POLICY_FILE = "kb-policy.json"
 MAX_QUERY_CHARS = 2000
+# An article with this tag needs a person to act (a refund, a request the product does not support in chat): when
+# the bot finds it, it shows it and hands the customer to an agent.
+NEEDS_AGENT_TAG = "needs-agent"
 
 
 class DecisionPolicy(BaseModel):
@@ -109,6 +112,11 @@ class ArticleView:
     summary: str
     topic: str | None
     tags: tuple[str, ...]
+
+    @property
+    def needs_agent(self) -> bool:
+        """Finding this article means handing the customer to a person (see `NEEDS_AGENT_TAG`)."""
+        return NEEDS_AGENT_TAG in self.tags
 
 
 @dataclass

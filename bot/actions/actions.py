@@ -92,7 +92,7 @@ class ActionAnswerFromKB(Action):
             best = result.best
             _utter_answer(dispatcher, best, lang)
             tried = _tried(tracker, [best])
-            if "needs-agent" in best.article.tags:
+            if best.article.needs_agent:
                 return _offer_handoff(dispatcher, question, "needs_agent", tried)
             return [SlotSet("handoff_offered", False), SlotSet("articles_tried", tried)]
         if result.decision == "clarify":

@@ -1,6 +1,8 @@
 import pytest
 
-from kb.calibrate import LabelledOutcome, fit_policy, labelled_outcomes
+from kb import KnowledgeBase
+from kb.articles import ArticleCreate, create_article
+from kb.calibrate import LabelledOutcome, fit_policy, labelled_outcomes, outcome
 from kb.search import POLICY_FILE, DecisionPolicy
 
 
@@ -88,3 +90,38 @@ def test_with_a_confidence_a_few_lucky_answers_do_not_set_the_threshold():
     assert 200 <= answered < 600 and wrong / answered <= 0.03
     with pytest.raises(ValueError):
         fit_policy(outcomes, confidence=1.0)
+
+
+def test_out_of_scope_questions_that_find_a_needs_agent_article_are_handoffs_not_wrong_answers():
+    right = [_outcome(0.80 + i / 1000, 0.5) for i in range(100)]  # right, 0.800 … 0.899
+    # out of scope, scoring as high as the right answers: wrong if answered, unless their best article hands off
+    unsupported = [
+        LabelledOutcome("en", ("unsupported", "a"), (0.85 + i / 1000, 0.5), None, handoff=True) for i in range(30)
+    ]
+    as_wrong = [LabelledOutcome(o.lang, o.ranked, o.confidences, None) for o in unsupported]
+    strict, _ = fit_policy(right + as_wrong, target_wrong=0.0)
+    knowing, fits = fit_policy(right + unsupported, target_wrong=0.0)
+    assert strict.answer_threshold["en"] > 0.879  # only the right answers above every out-of-scope one
+    assert knowing.answer_threshold["en"] <= 0.8
+    assert fits[0].answered == 100 / 130 and fits[0].wrong_among_answered == 0
+    assert not any(o.wrong_if_answered for o in unsupported) and all(o.wrong_if_answered for o in as_wrong)
+
+
+def test_an_outcome_is_a_handoff_when_its_best_article_needs_an_agent(sessions, embedder, tmp_path):
+    with sessions() as session:
+        for article_id, title, tags in (
+            ("refunds-en", "Refunds are made by our billing team", ["needs-agent"]),
+            ("gift-cards-en", "How to redeem a gift card", []),
+        ):
+            create_article(
+                session,
+                ArticleCreate(id=article_id, lang="en", title=title, body=title + ".", tags=tags, status="published"),
+                author="test",
+            )
+        session.commit()
+    kb = KnowledgeBase(sessions, embedder, tmp_path / "index")
+    kb.sync()
+    refund = outcome(kb.search("I want a refund from the billing team"), None)
+    gift = outcome(kb.search("how do I redeem my gift card"), "gift-cards-en", key=lambda article: article.id)
+    assert refund.ranked[0] == "refunds-en" and refund.handoff and not refund.wrong_if_answered
+    assert gift.ranked[0] == "gift-cards-en" and not gift.handoff and gift.correct
