@@ -329,7 +329,7 @@ def build_kb(docs: Sequence[Doc], embedder: CachedEmbedder, folder: Path) -> Kno
     with sessions() as session:
         session.add_all(articles)
         session.commit()
-    kb = KnowledgeBase(sessions, embedder, folder / "index", policy=DecisionPolicy())
+    kb = KnowledgeBase(sessions, embedder, folder / "index", policy=DecisionPolicy(), classifier_in_background=False)
     kb.sync()
     return kb
 

@@ -138,6 +138,15 @@ class VectorIndex:
                 return {}
             return {self.passages[pid].text: vector for pid, vector in zip(ids, vectors, strict=True)}
 
+    def labelled_vectors(self) -> tuple[np.ndarray, list[str]]:
+        """Every passage's vector and the id of its article (the classifier's training set)."""
+        with self._lock:
+            ids = sorted(self.passages)
+            if not ids:
+                return np.zeros((0, self.dim), np.float32), []
+            vectors = np.stack([self._faiss.reconstruct(int(pid)) for pid in ids])
+            return vectors, [self.passages[pid].article_id for pid in ids]
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Return up to k (passage_id, cosine) pairs, best first."""
         if k <= 0:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.classifier import MAX_TRAINING_PASSAGES, ArticleClassifier
 from kb.embeddings import Embedder
 from kb.index import Passage, VectorIndex
 from kb.lang import detect_language, normalize
@@ -26,6 +27,7 @@ SearchMode = Literal["hybrid", "dense", "lexical"]
 # A policy fitted by `tierzero kb calibrate` is saved beside the index, in the data folder, under this name.
 POLICY_FILE = "kb-policy.json"
 MAX_QUERY_CHARS = 2000
+TRAIN_AT_ONCE_UP_TO = 1000  # passages; a bigger knowledge base retrains its classifier in the background
 # An article with this tag needs a person to act (a refund, a request the product does not support in chat): when
 # the bot finds it, it shows it and hands the customer to an agent.
 NEEDS_AGENT_TAG = "needs-agent"
@@ -90,7 +92,10 @@ class RetrievalSettings(BaseModel):
     Dense similarity understands paraphrase and other languages; shared rare words (BM25, scaled to the best
     lexical hit) add at most `lexical_weight`, enough to break the near-ties of a small embedding model. An
     article's dense score is its best passage's, blended (`support_weight`) with the mean of its best `support`
-    passages, so an article that several of its alternative questions match beats one lucky phrasing.
+    passages, so an article that several of its alternative questions match beats one lucky phrasing. The
+    article classifier (`kb.classifier`, regularised by `classifier_strength`) re-ranks the candidates by their
+    confidence plus `classifier_weight` times its probability relative to its favourite (1 for the article it
+    likes best); 0 turns it off. The defaults were tuned on BANKING77's fitting phrasings (bench/kb_tune.py).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -99,6 +104,8 @@ class RetrievalSettings(BaseModel):
     support: int = Field(default=1, ge=1, le=20)
     support_weight: float = Field(default=0.0, ge=0, le=1)
     dense_depth: int = Field(default=50, ge=1, le=10_000)
+    classifier_weight: float = Field(default=0.02, ge=0, le=1)
+    classifier_strength: float = Field(default=100.0, gt=0, le=1000)
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class Candidate:
     lexical: float
     fused: float
     confidence: float
+    classifier: float = 0.0  # the classifier's probability over its favourite's (0 when off or not trained yet)
 
     def card(self, base_url: str) -> dict:
         """The article as the widget shows it: title, snippet, link and how sure the bot is."""
@@ -154,6 +162,7 @@ class Candidate:
             "lexical": round(self.lexical, 4),
             "fused": round(self.fused, 4),
             "confidence": round(self.confidence, 4),
+            "classifier": round(self.classifier, 4),
         }
 
 
@@ -210,7 +219,10 @@ class KnowledgeBase:
         kb.sync()
         kb.search("where is my parcel?").decision   # "answer", "clarify" or "escalate"
 
-    Each published change is written to `index_dir` at once (`autosave`); see `save` for batching.
+    Each published change is written to `index_dir` at once (`autosave`); see `save` for batching. The article
+    classifier is retrained after every change: at once for a small knowledge base, else in a background thread
+    (`classifier_in_background`), search using retrieval alone until it is ready; it is never used on articles it
+    was not trained on.
     """
 
     def __init__(
@@ -221,8 +233,10 @@ class KnowledgeBase:
         policy: DecisionPolicy | None = None,
         retrieval: RetrievalSettings | None = None,
         autosave: bool = True,
+        classifier_in_background: bool = True,
     ) -> None:
         self._sessions = session_factory
+        self.classifier_in_background = classifier_in_background
         self.autosave = autosave
         self.embedder = embedder
         self.index_dir = Path(index_dir)
@@ -235,6 +249,11 @@ class KnowledgeBase:
         self.lexical = BM25Index()
         self.articles: dict[str, ArticleView] = {}
         self._translations: dict[tuple[str, str], ArticleView] = {}  # (group, lang) → article, for _prefer_language
+        self._generation = 0  # bumped by every change to the searchable articles
+        self._classifier: tuple[int, ArticleClassifier | None] | None = None  # (generation trained on, model)
+        self._trainer_lock = threading.Lock()
+        self._trainer: threading.Thread | None = None
+        self._training_wanted = False
 
     def sync(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Bring the index in line with the published articles; embed only what changed. Returns how many."""
@@ -256,6 +275,8 @@ class KnowledgeBase:
                     self.lexical.add(passage_id, passage.text)
                 if stale or gone:
                     self.vectors.save(self.index_dir)
+                self._generation += 1
+        self._classifier_outdated()
         return len(stale) + len(gone)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
@@ -281,6 +302,40 @@ class KnowledgeBase:
                 self._forget(article.id)
             if self.autosave:
                 self.vectors.save(self.index_dir)
+            self._generation += 1
+        self._classifier_outdated()
+
+    def train_classifier(self) -> bool:
+        """Train the article classifier on the searchable passages now; False if there is nothing to learn (fewer
+        than two articles, the classifier turned off, or more passages than `MAX_TRAINING_PASSAGES`)."""
+        with self._write_lock:
+            generation = self._generation
+            wanted = self.retrieval.classifier_weight > 0 and len(self.vectors) <= MAX_TRAINING_PASSAGES
+            vectors, labels = self.vectors.labelled_vectors() if wanted else (None, [])
+        model = ArticleClassifier.train(vectors, labels, self.retrieval.classifier_strength) if wanted else None
+        with self._write_lock:
+            if self._generation == generation:
+                self._classifier = (generation, model)
+        return model is not None
+
+    def _classifier_outdated(self) -> None:
+        if not self.classifier_in_background or len(self.vectors) <= TRAIN_AT_ONCE_UP_TO:
+            self.train_classifier()
+            return
+        with self._trainer_lock:
+            self._training_wanted = True
+            if self._trainer is None:
+                self._trainer = threading.Thread(target=self._train_while_wanted, name="kb-classifier", daemon=True)
+                self._trainer.start()
+
+    def _train_while_wanted(self) -> None:
+        while True:
+            with self._trainer_lock:
+                if not self._training_wanted:
+                    self._trainer = None
+                    return
+                self._training_wanted = False
+            self.train_classifier()
 
     def save(self) -> None:
         """Write the index to disk (what `refresh_article` does each time unless `autosave` is off).
@@ -341,7 +396,8 @@ class KnowledgeBase:
         lang = detect_language(query, default=lang or "en") or "en"
         if not query:
             return SearchResult(query, lang, "escalate")
-        dense_hits = self.vectors.search(self.embedder.embed_queries([query])[0], depth) if mode != "lexical" else []
+        vector = self.embedder.embed_queries([query])[0] if mode != "lexical" else None
+        dense_hits = self.vectors.search(vector, depth) if vector is not None else []
         lexical_hits = self.lexical.search(query, depth) if mode != "dense" else []
         passages = self.vectors.passages
         support: dict[str, list[float]] = {}
@@ -378,7 +434,13 @@ class KnowledgeBase:
             candidates.append(
                 Candidate(article, passage.text, passage.kind, dense_score, lexical_score, fused, fused + bonus)
             )
-        candidates.sort(key=lambda c: c.confidence, reverse=True)
+        weight, trained = settings.classifier_weight, self._classifier
+        if mode == "hybrid" and weight and trained and trained[1] and trained[0] == self._generation:
+            probabilities = trained[1].probabilities(vector)
+            favourite = max(probabilities.values())
+            for candidate in candidates:
+                candidate.classifier = probabilities.get(candidate.article.id, 0.0) / favourite
+        candidates.sort(key=lambda c: c.confidence + weight * c.classifier, reverse=True)
         candidates = self._prefer_language(candidates, lang)[:k]
         decision = self.policy.decide([c.confidence for c in candidates], lang)
         return SearchResult(query, lang, decision, candidates)
