@@ -1,6 +1,9 @@
 """Tune how passage scores become article scores (`RetrievalSettings`) on a benchmark's fitting questions only.
 
-    python -m bench.kb_tune banking77 [--json bench/results/tuning-banking77.json]
+    python -m bench.kb_tune banking77 [--out bench/results/tuning-banking77.json]
+    python -m bench.kb_tune banking77-5 --classifier [--out bench/results/tuning-classifier-banking77-5.json]
+
+`--classifier` scores the article classifier's settings (weight and strength) instead, the others at their defaults.
 
 Builds the fitting knowledge base of a run from `bench.run_all` and scores each setting's top-1 and MRR on the
 fitting questions (never the test questions), through the real KnowledgeBase.
@@ -22,6 +25,7 @@ from kb.embeddings import load_embedder
 from kb.lang import normalize
 from kb.search import MAX_QUERY_CHARS, RetrievalSettings
 
+CLASSIFIER_GRID = {"classifier_strength": (10.0, 100.0), "classifier_weight": (0.0, 0.02, 0.05, 0.1)}
 GRID = {
     "lexical_weight": (0.0, 0.03, 0.1),
     "support": (1, 3, 5),
@@ -30,8 +34,13 @@ GRID = {
 }
 
 
-def settings_grid() -> list[RetrievalSettings]:
+def settings_grid(classifier: bool = False) -> list[RetrievalSettings]:
     """Every combination worth scoring (support 1 makes support_weight irrelevant, so it is tried once)."""
+    if classifier:
+        names = list(CLASSIFIER_GRID)
+        return [
+            RetrievalSettings(**dict(zip(names, v, strict=True))) for v in itertools.product(*CLASSIFIER_GRID.values())
+        ]
     grid = []
     for values in itertools.product(*GRID.values()):
         fields = dict(zip(GRID, values, strict=True))
@@ -45,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("name", choices=list(RUNS))
     parser.add_argument("--out", type=Path, help="write the table as JSON here")
+    parser.add_argument("--classifier", action="store_true", help="tune the article classifier's settings")
     args = parser.parse_args(argv)
     eval_parser = argparse.ArgumentParser()
     add_arguments(eval_parser)
@@ -60,8 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="kb-tune-") as tmp:
         kb = build_kb(bench.fit_docs if bench.fit_docs is not None else bench.docs, embedder, Path(tmp))
-        for settings in settings_grid():
+        for settings in settings_grid(args.classifier):
+            # a weight of 0 trains no classifier: the next weight needs one
+            retrain = (
+                settings.classifier_strength != kb.retrieval.classifier_strength or not kb.retrieval.classifier_weight
+            )
             kb.retrieval = settings
+            if retrain:
+                kb.train_classifier()
             metrics = ranking_metrics(search_all(kb, bench.fit, "hybrid"))
             rows.append({**settings.model_dump(), **metrics})
             print(

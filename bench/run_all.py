@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench.kb_eval import DATA_DIR, add_arguments, describe
 from bench.kb_eval import run as run_eval
+from kb.search import RetrievalSettings
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -25,6 +26,13 @@ RUNS: dict[str, list[str]] = {
     "banking77": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl")],
     "banking77-5": ["--intents", str(DATA_DIR / "banking77" / "banking77.jsonl"), "--per-intent", "5"],
     "banking77-oos": ["--intents", str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl"), "--sample", "1000"],
+    "banking77-oos-unsupported": [
+        "--intents",
+        str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl"),
+        "--sample",
+        "1000",
+        "--unsupported-article",
+    ],
     "jsquad": [
         "--docs",
         str(DATA_DIR / "jsquad" / "jsquad_docs.jsonl"),
@@ -81,13 +89,20 @@ def _targets() -> str:
         h, b = data["systems"]["hybrid"]["recall@5"], data["systems"]["bm25"]["recall@5"]
         return f"hybrid {100 * h:.1f} % vs BM25 {100 * b:.1f} % ({100 * (h - b):+.1f} points)"
 
-    oos = hybrid("banking77-oos")
-    decision = recall = "not run"
-    if oos:
-        decision = f"{100 * oos['wrong_among_answered']:.1f} % wrong, {100 * oos['answered']:.1f} % answered"
-        escalated = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_recall"] or {}).items())
-        not_answered = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_not_answered"] or {}).items())
-        recall = f"escalated: {escalated}; not answered (clarify or escalate): {not_answered}"
+    decisions, recalls = [], []
+    for name, label in (
+        ("banking77-oos", ""),
+        ("banking77-oos-unsupported", "with the unsupported-requests article: "),
+    ):
+        oos = hybrid(name)
+        if oos:
+            decisions.append(
+                f"{label}{100 * oos['wrong_among_answered']:.1f} % wrong, {100 * oos['answered']:.1f} % answered"
+            )
+            escalated = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_recall"] or {}).items())
+            not_answered = ", ".join(f"{k} {100 * v:.1f} %" for k, v in (oos["oos_not_answered"] or {}).items())
+            recalls.append(f"{label}escalated: {escalated}; not answered (clarify or escalate): {not_answered}")
+    decision, recall = "; ".join(decisions) or "not run", "; ".join(recalls) or "not run"
     latency = _load("latency")
     speed = (
         "; ".join(
@@ -135,16 +150,15 @@ def _tuning_section() -> str:
     for path in sorted(RESULTS.glob("tuning-*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         rows = data["rows"]
+        tuned = [k for k in RetrievalSettings.model_fields if k in rows[0] and len({row[k] for row in rows}) > 1]
         lines = [
             f"## Retrieval tuning on {data['dataset']} ({data['fit_questions']} fitting questions, never test)\n",
-            "| lexical_weight | support | support_weight | dense_depth | top-1 | MRR |",
-            "|---|---|---|---|---|---|",
+            "| " + " | ".join(tuned) + " | top-1 | MRR |",
+            "|" + "---|" * (len(tuned) + 2),
         ]
         for row in rows[:8]:
-            lines.append(
-                f"| {row['lexical_weight']} | {row['support']} | {row['support_weight']} | {row['dense_depth']} | "
-                f"{100 * row['top1']:.2f} | {row['mrr']:.4f} |"
-            )
+            cells = [str(row[k]) for k in tuned] + [f"{100 * row['top1']:.2f}", f"{row['mrr']:.4f}"]
+            lines.append("| " + " | ".join(cells) + " |")
         sections.append("\n".join(lines) + f"\n\n({len(rows)} settings scored; the 8 best shown.)\n")
     return "\n".join(sections)
 
