@@ -45,7 +45,14 @@ from kb.calibrate import LabelledOutcome, fit_policy, outcome
 from kb.embeddings import Embedder, load_embedder
 from kb.lang import normalize
 from kb.models import Article, KBBase
-from kb.search import MAX_QUERY_CHARS, NEEDS_AGENT_TAG, DecisionPolicy, KnowledgeBase, split_passages
+from kb.search import (
+    MAX_QUERY_CHARS,
+    NEEDS_AGENT_TAG,
+    QUESTION_KINDS,
+    DecisionPolicy,
+    KnowledgeBase,
+    split_passages,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT.parent / "shared" / "data"
@@ -325,7 +332,9 @@ def build_kb(docs: Sequence[Doc], embedder: CachedEmbedder, folder: Path) -> Kno
         )
         for d in docs
     ]
-    embedder.warm("passage", [p.text for a in articles for p in split_passages(a)], "encoding passages")
+    passages = [p for a in articles for p in split_passages(a)]
+    embedder.warm("query", [p.text for p in passages if p.kind in QUESTION_KINDS], "encoding questions")
+    embedder.warm("passage", [p.text for p in passages if p.kind not in QUESTION_KINDS], "encoding passages")
     with sessions() as session:
         session.add_all(articles)
         session.commit()

@@ -22,7 +22,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: alternative questions are embedded as queries
 # One question is searched at a time: with faiss's OpenMP threads a 10k-passage search took ~100 ms p50 on these
 # busy 2 cores (threads spin and wait for each other), with one thread ~1 ms (bench/kb_latency.py). It also stops
 # faiss's OpenMP runtime from slowing the embedding model's.
@@ -126,8 +126,9 @@ class VectorIndex:
         """Ids of the passages an article has in the index."""
         return list(self._article_passages.get(article_id, []))
 
-    def article_vectors(self, article_id: str) -> dict[str, np.ndarray]:
-        """The vectors of an article's passages by text, so an edit re-embeds only the passages that changed."""
+    def article_vectors(self, article_id: str) -> dict[tuple[str, str], np.ndarray]:
+        """The vectors of an article's passages by (kind, text), so an edit re-embeds only the passages that
+        changed."""
         with self._lock:
             ids = self._article_passages.get(article_id, [])
             if not ids:
@@ -136,7 +137,10 @@ class VectorIndex:
                 vectors = [self._faiss.reconstruct(int(pid)) for pid in ids]
             except RuntimeError:  # an index that cannot give vectors back: embed everything again
                 return {}
-            return {self.passages[pid].text: vector for pid, vector in zip(ids, vectors, strict=True)}
+            return {
+                (self.passages[pid].kind, self.passages[pid].text): vector
+                for pid, vector in zip(ids, vectors, strict=True)
+            }
 
     def labelled_vectors(self) -> tuple[np.ndarray, list[str]]:
         """Every passage's vector and the id of its article (the classifier's training set)."""
@@ -191,7 +195,9 @@ class VectorIndex:
 
     @classmethod
     def load(cls, folder: Path, model: str, dim: int) -> VectorIndex | None:
-        """Load a saved index for `model`; None if there is none; IndexMismatchError if it is another model's."""
+        """Load a saved index for `model`; IndexMismatchError if it is another model's; None if there is none or it
+        was written by an older release (its vectors were made another way: the caller's sync embeds everything
+        again from the database, which is the source of truth)."""
         folder = Path(folder)
         if not (folder / "meta.json").exists():
             old = folder.with_name(folder.name + ".old")
@@ -199,11 +205,13 @@ class VectorIndex:
                 return None
             folder = old  # a crash between the two renames of save()
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT_VERSION or meta.get("model") != model or meta.get("dim") != dim:
+        if meta.get("model") != model or meta.get("dim") != dim:
             raise IndexMismatchError(
                 f"the index in {folder} was built with model {meta.get('model')!r} (dim {meta.get('dim')}), "
                 f"not {model!r} (dim {dim}): run `tierzero kb reindex`"
             )
+        if meta.get("format") != FORMAT_VERSION:
+            return None
         index = cls(model, dim, nprobe=int(meta.get("nprobe", DEFAULT_NPROBE)))
         index._faiss = faiss.read_index(str(folder / "vectors.faiss"))
         if isinstance(index._faiss, faiss.IndexIVF):

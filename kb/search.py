@@ -33,6 +33,8 @@ TRAIN_AT_ONCE_UP_TO = 40_000
 # An article with this tag needs a person to act (a refund, a request the product does not support in chat): when
 # the bot finds it, it shows it and hands the customer to an agent.
 NEEDS_AGENT_TAG = "needs-agent"
+# Passages that are questions themselves, embedded as queries (see KnowledgeBase._embed); the rest as passages.
+QUESTION_KINDS = ("question", "title")
 
 
 class DecisionPolicy(BaseModel):
@@ -41,13 +43,17 @@ class DecisionPolicy(BaseModel):
     Cross-lingual matches score lower with e5 models, so a match in another language gets `cross_lingual_bonus`
     added before it is compared. `margin` is how far ahead of the runner-up the best article must be to be
     answered outright rather than offered as one of a few choices.
+
+    The defaults are the demo knowledge base's fit: `tierzero kb calibrate --labelled kb/demo/calibration.jsonl
+    --target-wrong 0.03` (108 questions written for it, none of them the test suite's demo questions). A
+    knowledge base of your own wants its own fit.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    answer_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.88, "ja": 0.89, "ko": 0.91})
-    clarify_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.865, "ja": 0.875, "ko": 0.895})
-    margin: float = Field(default=0.01, ge=0, le=1)
+    answer_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.923, "ja": 0.940, "ko": 0.947})
+    clarify_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.874, "ja": 0.894, "ko": 0.947})
+    margin: float = Field(default=0.0, ge=0, le=1)
     cross_lingual_bonus: float = Field(default=0.03, ge=0, le=1)
     max_choices: int = Field(default=3, ge=2, le=5)
 
@@ -355,14 +361,23 @@ class KnowledgeBase:
             del self._translations[(view.group, view.lang)]
 
     def _embed(self, article: Article) -> None:
-        """Index an article's passages, embedding only those whose text the index does not hold already."""
+        """Index an article's passages, embedding only those the index does not hold already.
+
+        An alternative question is a customer's question, so it is embedded the way questions are (e5's "query: "
+        side): question-to-question similarity is symmetric and matches paraphrases better than question-to-passage.
+        """
         passages = split_passages(article)
         known = self.vectors.article_vectors(article.id)
-        missing = [text for text in dict.fromkeys(p.text for p in passages) if text not in known]
-        if missing:
-            known.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
+        missing = list(dict.fromkeys((p.kind, p.text) for p in passages if (p.kind, p.text) not in known))
+        as_query = [key for key in missing if key[0] in QUESTION_KINDS]
+        as_passage = [key for key in missing if key[0] not in QUESTION_KINDS]
+        for todo, encode in ((as_query, self.embedder.embed_queries), (as_passage, self.embedder.embed_passages)):
+            if todo:
+                known.update(zip(todo, encode([text for _, text in todo]), strict=True))
         vectors = (
-            np.stack([known[p.text] for p in passages]) if passages else np.zeros((0, self.embedder.dim), np.float32)
+            np.stack([known[(p.kind, p.text)] for p in passages])
+            if passages
+            else np.zeros((0, self.embedder.dim), np.float32)
         )
         self.vectors.add(passages, vectors, article.id, article.version)
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,13 @@ def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
     VectorIndex("model-a", 2).save(tmp_path / "index")
     with pytest.raises(IndexMismatchError, match="tierzero kb reindex"):
         VectorIndex.load(tmp_path / "index", "model-b", 2)
+
+
+def test_an_index_of_an_older_format_is_not_loaded_so_sync_embeds_again(tmp_path):
+    VectorIndex("m", 2).save(tmp_path / "index")
+    meta = json.loads((tmp_path / "index" / "meta.json").read_text(encoding="utf-8"))
+    (tmp_path / "index" / "meta.json").write_text(json.dumps({**meta, "format": 1}), encoding="utf-8")
+    assert VectorIndex.load(tmp_path / "index", "m", 2) is None
 
 
 def test_no_saved_index_means_none(tmp_path):
@@ -78,5 +87,7 @@ def test_an_articles_vectors_come_back_by_passage_text(tmp_path):
     index.save(tmp_path / "index")
     for source in (index, VectorIndex.load(tmp_path / "index", "m", 2)):
         vectors = source.article_vectors("a")
-        assert set(vectors) == {"A", "Q"} and np.allclose(vectors["Q"], _unit(0, 1))
+        assert set(vectors) == {("title", "A"), ("question", "Q")} and np.allclose(
+            vectors["question", "Q"], _unit(0, 1)
+        )
         assert source.article_vectors("unknown") == {}

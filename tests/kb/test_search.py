@@ -1,5 +1,6 @@
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
 from kb import KnowledgeBase
@@ -106,16 +107,17 @@ def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
 
 
 class CountingEmbedder:
-    """The real embedder, counting the passages it is asked to embed."""
+    """The real embedder, counting the texts it is asked to embed (titles and questions are embedded as queries)."""
 
     def __init__(self, inner):
-        self.inner, self.name, self.dim, self.passages = inner, inner.name, inner.dim, 0
+        self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, 0
 
     def embed_queries(self, texts):
+        self.texts += len(texts)
         return self.inner.embed_queries(texts)
 
     def embed_passages(self, texts):
-        self.passages += len(texts)
+        self.texts += len(texts)
         return self.inner.embed_passages(texts)
 
 
@@ -130,12 +132,22 @@ def test_an_edit_embeds_only_the_new_passages_and_autosave_off_defers_the_write(
         )
         session.commit()
         kb.refresh_article(article)
-        assert counting.passages == 2 and not (tmp_path / "index").exists()
+        assert counting.texts == 2 and not (tmp_path / "index").exists()
         article.questions = ["when do I get my money back"]
         article.version += 1
         session.commit()
         kb.refresh_article(article)
-    assert counting.passages == 3  # the title and body were not embedded again
+    assert counting.texts == 3  # the title and body were not embedded again
     assert kb.search("when do I get my money back").best.article.id == "refunds-en"
     kb.save()
     assert KnowledgeBase(sessions, counting, tmp_path / "index").sync() == 0
+
+
+def test_alternative_questions_and_titles_are_embedded_as_questions_and_bodies_as_passages(small_kb, embedder):
+    vectors = small_kb.vectors.article_vectors("gift-cards-en")
+    question = "where do I enter my gift card code"
+    assert np.allclose(vectors["question", question], embedder.embed_queries([question])[0], atol=1e-5)
+    title = "How to redeem a gift card"
+    assert np.allclose(vectors["title", title], embedder.embed_queries([title])[0], atol=1e-5)
+    body = next(text for kind, text in vectors if kind == "body")
+    assert np.allclose(vectors["body", body], embedder.embed_passages([body])[0], atol=1e-5)
