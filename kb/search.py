@@ -34,7 +34,7 @@ TRAIN_AT_ONCE_UP_TO = 40_000
 # the bot finds it, it shows it and hands the customer to an agent.
 NEEDS_AGENT_TAG = "needs-agent"
 # Passages that are questions themselves, embedded as queries (see KnowledgeBase._embed); the rest as passages.
-QUESTION_KINDS = ("question", "title")
+QUESTION_KINDS = ("question",)
 
 
 class DecisionPolicy(BaseModel):
@@ -52,8 +52,8 @@ class DecisionPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.923, "ja": 0.940, "ko": 0.947})
-    clarify_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.874, "ja": 0.894, "ko": 0.947})
-    margin: float = Field(default=0.0, ge=0, le=1)
+    clarify_threshold: dict[str, float] = Field(default_factory=lambda: {"en": 0.852, "ja": 0.894, "ko": 0.947})
+    margin: float = Field(default=0.03, ge=0, le=1)
     cross_lingual_bonus: float = Field(default=0.03, ge=0, le=1)
     max_choices: int = Field(default=3, ge=2, le=5)
 
@@ -365,6 +365,8 @@ class KnowledgeBase:
 
         An alternative question is a customer's question, so it is embedded the way questions are (e5's "query: "
         side): question-to-question similarity is symmetric and matches paraphrases better than question-to-passage.
+        Titles stay passages: embedded as questions, short topic titles ("梅雨") matched too many questions (JSQuAD
+        top-1 92.2 → 89.3 %) for a tie on BANKING77's fitting phrasings.
         """
         passages = split_passages(article)
         known = self.vectors.article_vectors(article.id)
