@@ -152,7 +152,8 @@ def _tuning_section() -> str:
         rows = data["rows"]
         tuned = [k for k in RetrievalSettings.model_fields if k in rows[0] and len({row[k] for row in rows}) > 1]
         lines = [
-            f"## Retrieval tuning on {data['dataset']} ({data['fit_questions']} fitting questions, never test)\n",
+            f"## {'Classifier' if 'classifier' in path.name else 'Retrieval'} tuning on {data['dataset']} "
+            f"({data['fit_questions']} fitting questions, never test)\n",
             "| " + " | ".join(tuned) + " | top-1 | MRR |",
             "|" + "---|" * (len(tuned) + 2),
         ]

@@ -459,7 +459,8 @@ class KnowledgeBase:
             favourite = max(probabilities.values())
             for candidate in candidates:
                 candidate.classifier = probabilities.get(candidate.article.id, 0.0) / favourite
-        candidates.sort(key=lambda c: c.confidence + weight * c.classifier, reverse=True)
+        # equal scores in article-id order: the same ranking on every run (set order changes with hash seeds)
+        candidates.sort(key=lambda c: (-(c.confidence + weight * c.classifier), c.article.id))
         candidates = self._prefer_language(candidates, lang)[:k]
         decision = self.policy.decide([c.confidence for c in candidates], lang)
         return SearchResult(query, lang, decision, candidates)

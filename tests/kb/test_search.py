@@ -5,6 +5,7 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.articles import ArticleCreate, create_article, set_status
+from kb.search import RetrievalSettings
 
 
 def test_demo_questions_find_the_right_article_in_each_language(demo_kb, demo_questions):
@@ -151,3 +152,21 @@ def test_alternative_questions_are_embedded_as_questions_and_titles_and_bodies_a
     assert np.allclose(vectors["title", title], embedder.embed_passages([title])[0], atol=1e-5)
     body = next(text for kind, text in vectors if kind == "body")
     assert np.allclose(vectors["body", body], embedder.embed_passages([body])[0], atol=1e-5)
+
+
+def test_articles_that_score_the_same_are_ranked_by_id(sessions, embedder, tmp_path):
+    with sessions() as session:
+        for article_id in ("twin-c", "twin-a", "twin-b"):
+            create_article(
+                session,
+                ArticleCreate(
+                    id=article_id, lang="en", title="Opening hours", body="We are open 9 to 5.", status="published"
+                ),
+                author="test",
+            )
+        session.commit()
+    kb = KnowledgeBase(sessions, embedder, tmp_path / "index", retrieval=RetrievalSettings(classifier_weight=0))
+    kb.sync()
+    for mode in ("hybrid", "lexical"):
+        ranked = [c.article.id for c in kb.search("when are you open", mode=mode).candidates]
+        assert ranked == ["twin-a", "twin-b", "twin-c"], mode
