@@ -283,8 +283,9 @@ class KnowledgeBase:
                     self.lexical.add(passage_id, passage.text)
                 if stale or gone:
                     self.vectors.save(self.index_dir)
-                self._generation += 1
-        self._classifier_outdated()
+                    self._generation += 1
+        if stale or gone or self._classifier is None:  # an unchanged knowledge base keeps its classifier
+            self._classifier_outdated()
         return len(stale) + len(gone)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
