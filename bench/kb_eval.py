@@ -364,16 +364,18 @@ def ranking_metrics(outcomes: Sequence[LabelledOutcome]) -> dict[str, float]:
     }
 
 
+def _decision(outcome: LabelledOutcome, policy: DecisionPolicy) -> str:
+    decision = policy.decide(list(outcome.confidences), outcome.lang)
+    return "escalate" if decision == "answer" and outcome.handoff else decision
+
+
 def decision_metrics(
     outcomes: Sequence[LabelledOutcome], queries: Sequence[Query], policy: DecisionPolicy
 ) -> dict[str, object]:
     """Answered, wrong among answered, escalated in scope, and out-of-scope recall per kind.
 
     Finding an article that needs an agent is a handoff: it counts as escalated, not answered."""
-    decisions = [
-        "escalate" if decision == "answer" and o.handoff else decision
-        for o, decision in ((o, policy.decide(list(o.confidences), o.lang)) for o in outcomes)
-    ]
+    decisions = [_decision(o, policy) for o in outcomes]
     in_mix = [(o, d) for o, d, q in zip(outcomes, decisions, queries, strict=True) if not q.extra]
     in_scope = [(o, d) for o, d in in_mix if o.expected is not None]
     answered = [o for o, d in in_mix if d == "answer"]
