@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -98,13 +99,28 @@ def word_overlap(text: str, others: list[str]) -> list[float]:
     return scores
 
 
+VECTORS_KEPT = 4 * MAX_CANDIDATES  # the vectors of recent tickets' texts, so each ticket's text is embedded once
+
+
 def embedding_similarity(embed: Embed) -> Similarity:
-    """Cosine similarity of sentence embeddings, all texts embedded in one call."""
+    """Cosine similarity of sentence embeddings. Each text is embedded once: its vector is kept for the next
+    tickets, which are compared with the same recent ones (the `VECTORS_KEPT` most recently used)."""
+    kept: OrderedDict[str, list[float]] = OrderedDict()
+
+    def vectors_of(texts: list[str]) -> list[list[float]]:
+        new = list(dict.fromkeys(t for t in texts if t not in kept))
+        for text, vector in zip(new, embed(new) if new else [], strict=True):
+            kept[text] = list(map(float, vector))
+        for text in texts:
+            kept.move_to_end(text)
+        while len(kept) > VECTORS_KEPT:
+            kept.popitem(last=False)
+        return [kept[t] for t in texts]
 
     def similarity(text: str, others: list[str]) -> list[float]:
         if not others:
             return []
-        vectors = [list(map(float, v)) for v in embed([text, *others])]
+        vectors = vectors_of([text, *others])
         first, norm = vectors[0], math.sqrt(sum(x * x for x in vectors[0])) or 1.0
         scores = []
         for vector in vectors[1:]:

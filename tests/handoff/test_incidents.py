@@ -218,3 +218,35 @@ def test_the_real_embedder_groups_paraphrases_and_not_other_problems(sessions, c
     ids = [send(OUTAGE), send("I get an error on the checkout page when paying"), send("Checkout gives me an error")]
     [incident] = incidents(sessions)
     assert sorted(t.id for t in incident.tickets) == ids
+
+
+def test_each_text_is_embedded_once_and_scores_as_if_embedded_afresh(embedder):
+    embedded: list[str] = []
+
+    def counting(texts):
+        embedded.extend(texts)
+        return embedder.embed_queries(texts)
+
+    similarity = embedding_similarity(counting)
+    others = ["I get an error on the checkout page when paying", "Where is my parcel?"]
+    first = similarity(OUTAGE, others)
+    again = similarity("Checkout gives me an error", [OUTAGE, *others])
+    assert sorted(embedded) == sorted([OUTAGE, *others, "Checkout gives me an error"])
+    afresh = embedding_similarity(embedder.embed_queries)
+    assert again[1:] == pytest.approx(afresh("Checkout gives me an error", others))
+    assert first == pytest.approx(afresh(OUTAGE, others))
+
+
+def test_only_the_most_recently_used_vectors_are_kept(monkeypatch):
+    monkeypatch.setattr("handoff.incidents.VECTORS_KEPT", 2)
+    embedded: list[str] = []
+
+    def counting(texts):
+        embedded.extend(texts)
+        return [[1.0, float(len(t))] for t in texts]
+
+    similarity = embedding_similarity(counting)
+    similarity("a", ["bb"])
+    similarity("ccc", ["a"])  # "bb" is dropped: least recently used
+    similarity("a", ["bb"])
+    assert embedded == ["a", "bb", "ccc", "bb"]
