@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -106,16 +107,19 @@ def embedding_similarity(embed: Embed) -> Similarity:
     """Cosine similarity of sentence embeddings. Each text is embedded once: its vector is kept for the next
     tickets, which are compared with the same recent ones (the `VECTORS_KEPT` most recently used)."""
     kept: OrderedDict[str, list[float]] = OrderedDict()
+    lock = threading.Lock()  # tickets may be created in several threads at once
 
     def vectors_of(texts: list[str]) -> list[list[float]]:
-        new = list(dict.fromkeys(t for t in texts if t not in kept))
-        for text, vector in zip(new, embed(new) if new else [], strict=True):
-            kept[text] = list(map(float, vector))
-        for text in texts:
-            kept.move_to_end(text)
-        while len(kept) > VECTORS_KEPT:
-            kept.popitem(last=False)
-        return [kept[t] for t in texts]
+        with lock:
+            new = list(dict.fromkeys(t for t in texts if t not in kept))
+            for text, vector in zip(new, embed(new) if new else [], strict=True):
+                kept[text] = list(map(float, vector))
+            vectors = [kept[t] for t in texts]
+            for text in texts:
+                kept.move_to_end(text)
+            while len(kept) > VECTORS_KEPT:
+                kept.popitem(last=False)
+            return vectors
 
     def similarity(text: str, others: list[str]) -> list[float]:
         if not others:

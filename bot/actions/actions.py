@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -86,7 +87,8 @@ class ActionAnswerFromKB(Action):
         runtime = get_runtime()
         lang = _lang(tracker)
         question = tracker.latest_message.get("text") or ""
-        result = runtime.kb.search(question, lang=lang)
+        # In a worker thread: the embedding releases the interpreter, so the API serves other requests meanwhile.
+        result = await asyncio.to_thread(runtime.kb.search, question, lang=lang)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if result.decision == "answer" and result.best:
             best = result.best
@@ -249,6 +251,17 @@ class ValidateHandoffForm(FormValidationAction):
         return self._reject("description", dispatcher, tracker)
 
 
+def _create_ticket(runtime, request: HandoffRequest, lang: str) -> tuple[str, str, str, dict[str, Any], bool]:
+    """Create and commit the ticket; what the bot tells the customer of it, and whether it joined an open incident."""
+    with runtime.sessions() as session:
+        ticket = runtime.handoff.hand_off(session, request)
+        session.commit()
+        expectation = reply_expectation(runtime.handoff.reply_window(ticket), lang)
+        ticket_json = {"id": ticket.id, "reference": ticket.reference, "queue": ticket.queue, "status": ticket.status}
+        known_incident = open_incident_of(session, ticket.id) is not None
+        return ticket.reference, ticket.queue, expectation, ticket_json, known_incident
+
+
 class ActionCreateTicket(Action):
     """Hand the conversation to the right tier-1 queue as a pre-filled ticket and tell the customer its id."""
 
@@ -275,13 +288,9 @@ class ActionCreateTicket(Action):
             articles_tried=[ArticleTried(**a) for a in tracker.get_slot("articles_tried") or []],
         )
         try:
-            with runtime.sessions() as session:
-                ticket = runtime.handoff.hand_off(session, request)
-                session.commit()
-                reference, queue = ticket.reference, ticket.queue
-                expectation = reply_expectation(runtime.handoff.reply_window(ticket), lang)
-                ticket_json = {"id": ticket.id, "reference": reference, "queue": queue, "status": ticket.status}
-                known_incident = open_incident_of(session, ticket.id) is not None
+            reference, queue, expectation, ticket_json, known_incident = await asyncio.to_thread(
+                _create_ticket, runtime, request, lang
+            )
         except (SQLAlchemyError, ValueError):
             logger.exception("could not create the ticket for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_ticket_failed")
