@@ -1,6 +1,7 @@
 """Whole conversations through the real Rasa server, the custom actions and the API."""
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -108,3 +109,12 @@ def test_contact_details_from_the_form_reach_the_ticket_fields_but_not_the_trans
     everything = everything.replace('"name": "Hanako Suzuki", "email": "hanako.suzuki@example.com"', "")
     for detail in ("Hanako", "Suzuki", "hanako.suzuki", "1234-5678"):
         assert detail not in everything
+
+
+def test_the_servers_run_numerical_libraries_on_one_thread_and_rasa_keeps_its_trackers(system):
+    for name, process in system.processes.items():
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+        assert b"OMP_NUM_THREADS=1" in environ, name
+    assert b"TF_INTRA_OP_PARALLELISM_THREADS=1" in Path(f"/proc/{system.processes['rasa'].pid}/environ").read_bytes()
+    Chat(system, "en").say("How do I reset my password?")
+    assert "Tracker store with type" not in (system.log_dir / "rasa.log").read_text()  # Rasa's silent fallback
