@@ -247,6 +247,8 @@ async def post_message(
         return received.answered
 
     text, lang = received.bot_text, received.lang
+    if received.question and not text.startswith("/"):  # the bot will likely search it: embed it meanwhile
+        request.app.state.kb.prepare_search(text)
     try:
         replies = await request.app.state.rasa.send(conversation_id, text, {"lang": lang})
         messages = to_messages(replies)

@@ -14,6 +14,8 @@ Vectors are L2-normalised float32, so inner product is cosine similarity.
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -122,6 +124,52 @@ class SentenceTransformerEmbedder:
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode([self._passage_prefix + text for text in texts])
+
+
+class QueryVectors:
+    """Questions' vectors computed ahead: `prepare(text)` starts embedding a question in a background thread and
+    returns at once; `take(text)` returns its vector, waiting for the embedding in flight, or embeds it now if the
+    question was not prepared. A server prepares a question as it arrives, so the embedding runs while the rest of
+    the turn does (the dialogue manager deciding what to do with it), not after.
+
+    A prepared vector is handed out once per `prepare` and forgotten after `keep_seconds` if nobody takes it (the
+    question was not searched after all); at most `max_prepared` wait at a time, beyond which `prepare` does
+    nothing. Nothing is cached: a question asked again is embedded again.
+    """
+
+    def __init__(self, embedder: Embedder, keep_seconds: float = 15.0, max_prepared: int = 256) -> None:
+        self._embedder = embedder
+        self._keep_seconds, self._max_prepared = keep_seconds, max_prepared
+        self._lock = threading.Lock()
+        self._prepared: dict[str, tuple[float, Future, int]] = {}  # text -> (when, vector, times prepared)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-vectors")
+
+    def _embed(self, text: str) -> np.ndarray:
+        return self._embedder.embed_queries([text])[0]
+
+    def prepare(self, text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for stale in [t for t, (when, _, _) in self._prepared.items() if now - when > self._keep_seconds]:
+                del self._prepared[stale]
+            if text in self._prepared:
+                when, vector, times = self._prepared[text]
+                self._prepared[text] = (when, vector, times + 1)
+            elif len(self._prepared) < self._max_prepared:
+                self._prepared[text] = (now, self._pool.submit(self._embed, text), 1)
+
+    def take(self, text: str) -> np.ndarray:
+        with self._lock:
+            entry = self._prepared.pop(text, None)
+            if entry is not None and entry[2] > 1:
+                self._prepared[text] = (entry[0], entry[1], entry[2] - 1)
+        return entry[1].result() if entry is not None else self._embed(text)
+
+    @property
+    def waiting(self) -> int:
+        """How many prepared questions nobody has taken yet."""
+        with self._lock:
+            return sum(times for _, _, times in self._prepared.values())
 
 
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:

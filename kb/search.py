@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.classifier import MAX_TRAINING_PASSAGES, ArticleClassifier
-from kb.embeddings import Embedder
+from kb.embeddings import Embedder, QueryVectors
 from kb.index import Passage, VectorIndex
 from kb.lang import detect_language, normalize
 from kb.lexical import BM25Index
@@ -247,6 +247,7 @@ class KnowledgeBase:
         self.classifier_in_background = classifier_in_background
         self.autosave = autosave
         self.embedder = embedder
+        self.query_vectors = QueryVectors(embedder)
         self.index_dir = Path(index_dir)
         self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
         self.retrieval = retrieval or RetrievalSettings()
@@ -396,6 +397,12 @@ class KnowledgeBase:
             tags=tuple(article.tags),
         )
 
+    def prepare_search(self, text: str) -> None:
+        """Start embedding a question that is about to be searched (see `QueryVectors`); returns at once."""
+        query = normalize(text)[:MAX_QUERY_CHARS]
+        if query:
+            self.query_vectors.prepare(query)
+
     def search(
         self, text: str, lang: str | None = None, k: int = 5, depth: int | None = None, mode: SearchMode = "hybrid"
     ) -> SearchResult:
@@ -416,7 +423,7 @@ class KnowledgeBase:
         lang = detect_language(query, default=lang or "en") or "en"
         if not query:
             return SearchResult(query, lang, "escalate")
-        vector = self.embedder.embed_queries([query])[0] if mode != "lexical" else None
+        vector = self.query_vectors.take(query) if mode != "lexical" else None
         dense_hits = self.vectors.search(vector, depth) if vector is not None else []
         lexical_hits = self.lexical.search(query, depth) if mode != "dense" else []
         passages = self.vectors.passages

@@ -224,3 +224,18 @@ def test_secrets_in_the_description_never_reach_the_ticket(api):
     created = api.post(f"/api/v1/conversations/{conversation_id}/handoff", json=details, headers=auth).json()
     ticket = api.get(f"/api/v1/tickets/{created['ticket']['id']}", headers=_agent(api)).json()
     assert "4111" not in ticket["description"] and "[card number removed]" in ticket["description"]
+
+
+def test_a_question_is_embedded_while_the_bot_works_and_a_contact_detail_never(api, monkeypatch):
+    prepared = []
+    kb = api.app.state.kb
+    monkeypatch.setattr(kb.query_vectors, "prepare", lambda text: prepared.append(text))
+    conversation_id, auth = _start(api)
+    _say(api, conversation_id, auth, "How do I reset my password?")
+    with api.app.state.sessions() as session:
+        conversation = session.get(Conversation, conversation_id)
+        record_message(session, conversation, "bot", "What's your email?", {"form_field": "customer_email"})
+        session.commit()
+    _say(api, conversation_id, auth, "mia@example.com")
+    _say(api, conversation_id, auth, "/ask_human")
+    assert prepared == ["How do I reset my password?"]
