@@ -1,9 +1,15 @@
 """Start the Rasa server: `python -m bot.server run ...` takes the same arguments as `rasa run`.
 
-One change to Rasa 3.6, for speed: it checks every custom action's response against a JSON schema with
-`jsonschema.validate`, which first checks the schema itself against its meta-schema on every call. That took about
-140 ms per action call on two cores, most of a conversation turn. The schema never changes, so the validator is
-built once and reused; responses are checked exactly as before and a bad one fails with the same message.
+Two changes to Rasa 3.6, for speed:
+
+- It checks every custom action's response against a JSON schema with `jsonschema.validate`, which first checks the
+  schema itself against its meta-schema on every call. That took about 140 ms per action call on two cores, most of
+  a conversation turn. The schema never changes, so the validator is built once and reused; responses are checked
+  exactly as before and a bad one fails with the same message.
+- It sends every event of the conversation's session to the action server on every call (serialised by Rasa,
+  parsed by the action server: ~100 KB and ~5 ms of CPU by the twentieth turn). The actions read the slots, the
+  latest message and the slots set since it (rasa-sdk's `slots_to_validate`), all still sent: the call carries the
+  events from the customer's latest message on.
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import rasa
 from jsonschema import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 
 @cache
@@ -38,8 +48,27 @@ def validate_action_result(action: RemoteAction, result: dict[str, Any]) -> bool
     return True
 
 
+def since_latest_user_message(events: list[Event]) -> list[Event]:
+    """The events from the latest customer message on (all of them if there is none)."""
+    for index in range(len(events) - 1, -1, -1):
+        if isinstance(events[index], UserUttered):
+            return events[index:]
+    return events
+
+
+def action_call(action: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> dict[str, Any]:
+    """`RemoteAction._action_call_format` with the events from the customer's latest message on."""
+    state = tracker.current_state(EventVerbosity.NONE)
+    state["events"] = [event.as_dict() for event in since_latest_user_message(list(tracker.events))]
+    call = {"next_action": action.name(), "sender_id": tracker.sender_id, "tracker": state, "version": rasa.__version__}
+    if not action._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(action.name()):
+        call["domain"] = domain.as_dict()
+    return call
+
+
 def main() -> None:
     RemoteAction._validate_action_result = validate_action_result
+    RemoteAction._action_call_format = action_call
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -29,3 +29,31 @@ def test_action_responses_are_checked_like_rasa_does_with_one_prebuilt_validator
     python = Path(find_rasa()).with_name("python")
     result = subprocess.run([python, "-c", CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+CALL = """
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from bot.server import action_call
+
+domain = Domain.load("bot/domain.yml")
+tracker = DialogueStateTracker.from_events("c1", [
+    ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet", "confidence": 1.0}),
+    ActionExecuted("utter_greet"), ActionExecuted("action_listen"),
+    UserUttered("Mia", {"name": "inform", "confidence": 0.9}), SlotSet("customer_name", "Mia"),
+], domain.slots)
+action = RemoteAction("validate_handoff_form", None)
+stock, trimmed = action._action_call_format(tracker, domain), action_call(action, tracker, domain)
+assert [e["event"] for e in trimmed["tracker"].pop("events")] == ["user", "slot"]
+stock["tracker"].pop("events")
+assert trimmed == stock, (trimmed, stock)
+print("ok")
+"""
+
+
+def test_an_action_call_carries_everything_rasa_sends_but_the_events_before_the_latest_message():
+    python = Path(find_rasa()).with_name("python")
+    result = subprocess.run([python, "-c", CALL], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
