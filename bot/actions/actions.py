@@ -288,9 +288,9 @@ class ActionCreateTicket(Action):
             articles_tried=[ArticleTried(**a) for a in tracker.get_slot("articles_tried") or []],
         )
         try:
-            reference, queue, expectation, ticket_json, known_incident = await asyncio.to_thread(
-                _create_ticket, runtime, request, lang
-            )
+            # In the event loop, as every other write of the API: on SQLite a write from another thread would wait
+            # for the loop's writes (and they for it) with the driver's sleep-and-retry.
+            reference, queue, expectation, ticket_json, known_incident = _create_ticket(runtime, request, lang)
         except (SQLAlchemyError, ValueError):
             logger.exception("could not create the ticket for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_ticket_failed")
