@@ -4,8 +4,8 @@
 
 Starts its own Rasa server and API on free loopback ports with a fresh database (rate limits raised for the run),
 holds N conversations of T turns each (KB questions, handoffs through the form, follow-ups while waiting for an
-agent), waiting `--think` seconds between turns as people do, and reports reply latency p50/p95/p99, errors and the
-resident memory of every process. A baseline runs in the same process first: the same questions sent straight to
+agent), waiting `--think` seconds between turns as people do, and reports reply latency p50/p95/p99, errors, and the
+CPU and resident memory of every process. A baseline runs in the same process first: the same questions sent straight to
 Rasa's REST channel (no API in between), so the API's own cost is visible. Finally it counts, in the database,
 that every customer message and every ticket is there exactly once. Bounded: it stops by itself.
 """
@@ -52,6 +52,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def script(index: int, turns: int, rng: random.Random) -> list[str]:
@@ -121,6 +127,8 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
 
     sampler = asyncio.create_task(sample_memory())
     limits = httpx.Limits(max_connections=conversations + 10)
+    pids = {**{name: process.pid for name, process in system.processes.items()}, "load client": os.getpid()}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=system.api_url, timeout=60, limits=limits) as client:
         await asyncio.gather(
@@ -130,6 +138,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
             )
         )
     elapsed = time.perf_counter() - started
+    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     sampler.cancel()
     return {
         "baseline": baseline,
@@ -137,6 +146,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
         "errors": errors,
         "sent": sent,
         "rss_peak_mb": rss_peak,
+        "cpu_s": cpu,
         "elapsed_s": elapsed,
     }
 
@@ -207,6 +217,9 @@ def main() -> int:
         "errors": len(outcome["errors"]),
         "error_kinds": sorted(set(outcome["errors"])),
         "rss_peak_mb": {k: round(v) for k, v in outcome["rss_peak_mb"].items()},
+        # CPU each process used during the conversations, per customer message, and as a share of one core
+        "cpu_ms_per_request": {k: round(v * 1000 / max(1, len(latencies)), 1) for k, v in outcome["cpu_s"].items()},
+        "cpu_cores_busy": {k: round(v / outcome["elapsed_s"], 2) for k, v in outcome["cpu_s"].items()},
         "integrity": integrity,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
     }
@@ -217,6 +230,7 @@ def main() -> int:
     print(f"{'baseline: Rasa REST direct, 1 at a time':34}{base['p50']:>8}{base['p95']:>8}{'':>8}")
     print(f"requests {report['requests']}, {report['throughput_rps']} req/s, errors {report['errors']}")
     print(f"peak RSS (MB): {report['rss_peak_mb']}")
+    print(f"CPU ms per request: {report['cpu_ms_per_request']}, cores busy: {report['cpu_cores_busy']}")
     print(f"integrity: {integrity}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
