@@ -268,13 +268,16 @@ def search(
     lang: Annotated[Literal["en", "ja", "ko"] | None, Query()] = None,
     k: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict:
-    """What the bot would do with a question: every candidate with its dense, lexical and fused scores."""
+    """What the bot would do with a question: every candidate with its dense, lexical and fused scores, the
+    classifier's probability, and the score the decision compared with its thresholds."""
     if not q.strip():
         raise HTTPException(422, "the question is empty")
-    result = request.app.state.kb.search(q, lang=lang, k=k)
+    kb = request.app.state.kb
+    result = kb.search(q, lang=lang, k=k)
+    scores = kb.policy.scores(result.candidates)
     return {
         "query": result.query,
         "lang": result.lang,
         "decision": result.decision,
-        "candidates": [c.to_dict() for c in result.candidates],
+        "candidates": [{**c.to_dict(), "score": round(s, 4)} for c, s in zip(result.candidates, scores, strict=True)],
     }

@@ -221,6 +221,7 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
             f"{fit.lang:4}  {fit.questions:9}  {fit.answer_threshold:.4f}  {fit.clarify_threshold:.4f}  "
             f"{fit.margin:.4f}  {100 * fit.answered:7.1f}%  {100 * fit.wrong_among_answered:13.1f}%{note}"
         )
+    print(f"classifier probability weight: {policy.probability_weight}")
     target = settings.data_dir / POLICY_FILE
     if args.dry_run:
         print(f"dry run: {target} not written")

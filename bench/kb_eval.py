@@ -375,6 +375,7 @@ def decision_metrics(
     """Answered, wrong among answered, escalated in scope, and out-of-scope recall per kind.
 
     Finding an article that needs an agent is a handoff: it counts as escalated, not answered."""
+    outcomes = [o.weighted(policy.probability_weight) for o in outcomes]
     decisions = [_decision(o, policy) for o in outcomes]
     in_mix = [(o, d) for o, d, q in zip(outcomes, decisions, queries, strict=True) if not q.extra]
     in_scope = [(o, d) for o, d in in_mix if o.expected is not None]
@@ -437,6 +438,7 @@ def evaluate(
                 **decision_metrics(outcomes, bench.test, policy),
                 "fitted": {f.lang: {"answer": f.answer_threshold, "clarify": f.clarify_threshold} for f in fits},
                 "margin": policy.margin,
+                "probability_weight": policy.probability_weight,
                 "ms_per_question": per_query_ms,
             }
     results["seconds"] = time.perf_counter() - started

@@ -15,7 +15,7 @@ answer the rest with lower thresholds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import beta
@@ -23,6 +23,7 @@ from scipy.stats import beta
 from kb.search import ArticleView, DecisionPolicy, KnowledgeBase, SearchResult
 
 MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05)
+PROBABILITY_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1)  # tried when the outcomes carry the classifier's probabilities
 MIN_QUESTIONS_PER_LANGUAGE = 30
 
 
@@ -35,6 +36,14 @@ class LabelledOutcome:
     confidences: tuple[float, ...]
     expected: str | None  # None: out of scope, the right outcome is to escalate
     handoff: bool = False  # the best article needs an agent: finding it hands the customer to a person
+    probabilities: tuple[float, ...] = ()  # the article classifier's, in the same order (none: no classifier)
+
+    def weighted(self, weight: float) -> LabelledOutcome:
+        """The outcome scored as a policy with this `probability_weight` scores it (same ranking)."""
+        if not weight or not self.probabilities:
+            return self
+        scores = tuple(c + weight * p for c, p in zip(self.confidences, self.probabilities, strict=True))
+        return replace(self, confidences=scores)
 
     @property
     def best(self) -> float:
@@ -145,7 +154,9 @@ def fit_policy(
     """A policy fitted per language on labelled outcomes, and how each language's fit scores on them.
 
     `confidence` (e.g. 0.95): answer only where the wrong rate's upper confidence bound meets the target, not just
-    the rate observed on the labelled set; stricter, the more so the fewer answers back the threshold.
+    the rate observed on the labelled set; stricter, the more so the fewer answers back the threshold. When the
+    outcomes carry the article classifier's probabilities, each of `PROBABILITY_WEIGHTS` is fitted and the one that
+    answers the most questions within the target is kept (the policy's `probability_weight`).
 
     >>> right = [LabelledOutcome("en", ("a", "b"), (0.9 - i / 100, 0.5), "a") for i in range(40)]
     >>> wrong = [LabelledOutcome("en", ("b", "a"), (0.555, 0.5), "a") for _ in range(10)]
@@ -158,6 +169,28 @@ def fit_policy(
     if confidence is not None and not 0 < confidence < 1:
         raise ValueError("confidence must be in (0, 1)")
     base = base or DecisionPolicy()
+    # thresholds fitted without the classifier's probabilities hold only for scores without them: weight 0
+    weights = PROBABILITY_WEIGHTS if any(any(o.probabilities) for o in outcomes) else (0.0,)
+    fitted = [_fit_weighted(outcomes, base, w, target_wrong, min_useful_clarify, confidence) for w in weights]
+    if not any(f.fitted for f in fitted[0][1]):  # too few questions in every language: the base policy stays
+        return _fit_weighted(outcomes, base, base.probability_weight, target_wrong, min_useful_clarify, confidence)
+
+    def answered(fit: tuple[DecisionPolicy, list[LanguageFit]]) -> float:
+        return sum(f.answered * f.questions for f in fit[1] if f.fitted)
+
+    return max(fitted, key=answered)  # the first (smallest weight) of equals
+
+
+def _fit_weighted(
+    outcomes: Sequence[LabelledOutcome],
+    base: DecisionPolicy,
+    weight: float,
+    target_wrong: float,
+    min_useful_clarify: float,
+    confidence: float | None,
+) -> tuple[DecisionPolicy, list[LanguageFit]]:
+    """`fit_policy` for one `probability_weight`."""
+    outcomes = [o.weighted(weight) for o in outcomes]
     answer, clarify = dict(base.answer_threshold), dict(base.clarify_threshold)
     margins: list[float] = []
     fits: list[LanguageFit] = []
@@ -185,8 +218,8 @@ def fit_policy(
         margins.append(margin)
         fits.append(LanguageFit(lang, len(mine), answer[lang], margin, clarify[lang], answered, wrong, True))
     margin = max(margins, default=base.margin)
-    policy = base.model_copy(update={"answer_threshold": answer, "clarify_threshold": clarify, "margin": margin})
-    return policy, fits
+    update = {"answer_threshold": answer, "clarify_threshold": clarify, "margin": margin, "probability_weight": weight}
+    return base.model_copy(update=update), fits
 
 
 def outcome(
@@ -200,6 +233,7 @@ def outcome(
         tuple(c.confidence for c in result.candidates),
         expected,
         handoff=bool(result.best and result.best.article.needs_agent),
+        probabilities=tuple(c.probability for c in result.candidates),
     )
 
 

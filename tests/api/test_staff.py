@@ -1,3 +1,6 @@
+import pytest
+
+
 def test_staff_endpoints_need_the_right_role(client, staff_token):
     assert client.get("/api/v1/tickets").status_code == 401
     assert client.get("/api/v1/tickets", headers=staff_token("editor")).status_code == 403
@@ -23,7 +26,13 @@ def test_editor_publishes_and_search_explains_the_decision(client, staff_token):
     found = client.get("/api/v1/search", params={"q": "can someone take care of my cat when I am away"}, headers=editor)
     body = found.json()
     assert body["candidates"][0]["article_id"] == "pet-hotel-en"
-    assert {"dense", "lexical", "fused"} <= body["candidates"][0].keys()
+    best = body["candidates"][0]
+    assert {"dense", "lexical", "fused", "probability"} <= best.keys()
+    policy = client.app.state.kb.policy  # the score the decision compared: confidence plus the classifier's share
+    assert best["score"] == pytest.approx(
+        best["confidence"] + policy.probability_weight * best["probability"], abs=2e-4
+    )
+    assert best["probability"] > 0.1  # the classifier was retrained with the new article at once
     assert body["decision"] in ("answer", "clarify", "escalate")
     listed = client.get("/api/v1/articles", params={"q": "pet hotel"}, headers=editor).json()
     assert [a["id"] for a in listed] == ["pet-hotel-en"]

@@ -12,7 +12,8 @@ def _outcome(best, runner_up, right=True, lang="en", expected="a"):
 
 
 def _decision_rates(policy, outcomes):
-    answered = [o for o in outcomes if policy.decide(list(o.confidences), o.lang) == "answer"]
+    weighted = [o.weighted(policy.probability_weight) for o in outcomes]
+    answered = [o for o in weighted if policy.decide(list(o.confidences), o.lang) == "answer"]
     wrong = sum(not o.correct for o in answered)
     return len(answered), wrong
 
@@ -125,3 +126,35 @@ def test_an_outcome_is_a_handoff_when_its_best_article_needs_an_agent(sessions, 
     gift = outcome(kb.search("how do I redeem my gift card"), "gift-cards-en", key=lambda article: article.id)
     assert refund.ranked[0] == "refunds-en" and refund.handoff and not refund.wrong_if_answered
     assert gift.ranked[0] == "gift-cards-en" and not gift.handoff and gift.correct
+
+
+def test_the_classifier_probability_weight_is_fitted_when_it_separates_right_from_wrong():
+    # right and wrong answers score alike on retrieval; the classifier is sure of the right ones only
+    right = [
+        LabelledOutcome("en", ("a", "b"), (0.80 + i / 1000, 0.5), "a", probabilities=(0.9, 0.05)) for i in range(60)
+    ]
+    wrong = [
+        LabelledOutcome("en", ("b", "a"), (0.80 + i / 1000, 0.5), "a", probabilities=(0.2, 0.7)) for i in range(40)
+    ]
+    policy, fits = fit_policy(right + wrong, target_wrong=0.0)
+    assert policy.probability_weight > 0
+    assert fits[0].answered == 0.6 and fits[0].wrong_among_answered == 0
+    answered = [
+        o
+        for o in right + wrong
+        if policy.decide(list(o.weighted(policy.probability_weight).confidences), "en") == "answer"
+    ]
+    assert answered and all(o.correct for o in answered)
+    retrieval_only, _ = fit_policy(
+        [LabelledOutcome(o.lang, o.ranked, o.confidences, o.expected) for o in right + wrong], target_wrong=0.0
+    )
+    assert retrieval_only.probability_weight == 0
+
+
+def test_a_probability_that_does_not_help_keeps_the_weight_at_zero():
+    outcomes = [_outcome(0.80 + i / 1000, 0.5) for i in range(100)]
+    outcomes = [
+        LabelledOutcome(o.lang, o.ranked, o.confidences, o.expected, probabilities=(0.5, 0.5)) for o in outcomes
+    ]
+    policy, _ = fit_policy(outcomes, target_wrong=0.0)
+    assert policy.probability_weight == 0
