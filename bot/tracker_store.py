@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -95,7 +96,10 @@ class KeptSQLTrackerStore(SQLTrackerStore):
             session.flush()
             last_id = rows[-1].id if rows else self._last_event_id(session, tracker.sender_id)
             session.commit()
-        self._keep(tracker, len(tracker.events), last_id)
+        if _one_session(tracker):
+            self._keep(tracker, len(tracker.events), last_id)
+        else:  # the database hands out the latest session only: the next turn rebuilds it so
+            self._kept.pop(tracker.sender_id, None)
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new, tracker.sender_id)
 
@@ -112,9 +116,14 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         )
 
 
+def _one_session(tracker: DialogueStateTracker) -> bool:
+    """Whether the tracker holds one session's events, from its start, as `retrieve` builds it from the database."""
+    return not any(isinstance(event, SessionStarted) for event in itertools.islice(tracker.events, 1, None))
+
+
 def _sqlite_engine(url: Any) -> sa.engine.Engine:
-    """One pooled connection in WAL mode, waiting out another process's write lock instead of failing."""
-    engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+    """A kept connection (more only while used at once) in WAL mode, waiting out another process's write lock."""
+    engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=1, connect_args={"check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:

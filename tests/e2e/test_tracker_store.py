@@ -10,7 +10,7 @@ CHECK = """
 import asyncio, sys
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from bot.tracker_store import KeptSQLTrackerStore
 
 domain = Domain.load("bot/domain.yml")
@@ -61,6 +61,21 @@ async def main():
     first = await small.get_or_create_tracker("a")
     await small.get_or_create_tracker("b")
     assert await small.retrieve("a") is not first, "only the most recently used trackers are kept"
+
+    # a new session: the database hands out its events only, so a tracker holding two sessions is not kept
+    two = await small.retrieve("a")
+    two.update(ActionExecuted("action_session_start"))
+    two.update(SessionStarted())
+    two.update(ActionExecuted("action_listen"))
+    await small.save(two)
+    latest = await small.retrieve("a")
+    assert latest is not two and [e.type_name for e in latest.events] == ["session_started", "action"]
+    latest.update(UserUttered("hi", {"name": "greet", "confidence": 1.0}))
+    await small.get_or_create_tracker("b")  # "a" is evicted between its retrieve and its save
+    await small.save(latest)
+    full = await stock.retrieve_full_tracker("a")
+    kinds = [e.type_name for e in full.events]
+    assert kinds == ["action", "action", "session_started", "action", "user"], kinds
     print("ok")
 
 
