@@ -207,6 +207,7 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: cannot read {args.labelled}: {error}", file=sys.stderr)
         return 2
     _, kb = open_stores(settings)
+    kb.train_classifier()  # now, not in the background: every question is searched as the API will search it
     bar, update = _progress("searching")
     bar.unit = "question"
     outcomes = labelled_outcomes(kb, rows, update)

@@ -156,7 +156,8 @@ def fit_policy(
     `confidence` (e.g. 0.95): answer only where the wrong rate's upper confidence bound meets the target, not just
     the rate observed on the labelled set; stricter, the more so the fewer answers back the threshold. When the
     outcomes carry the article classifier's probabilities, each of `PROBABILITY_WEIGHTS` is fitted and the one that
-    answers the most questions within the target is kept (the policy's `probability_weight`).
+    answers the most questions within the target is kept (the policy's `probability_weight`), unless a language
+    has too few questions to be fitted: it keeps the base policy's thresholds, so the base's weight is kept too.
 
     >>> right = [LabelledOutcome("en", ("a", "b"), (0.9 - i / 100, 0.5), "a") for i in range(40)]
     >>> wrong = [LabelledOutcome("en", ("b", "a"), (0.555, 0.5), "a") for _ in range(10)]
@@ -172,7 +173,7 @@ def fit_policy(
     # thresholds fitted without the classifier's probabilities hold only for scores without them: weight 0
     weights = PROBABILITY_WEIGHTS if any(any(o.probabilities) for o in outcomes) else (0.0,)
     fitted = [_fit_weighted(outcomes, base, w, target_wrong, min_useful_clarify, confidence) for w in weights]
-    if not any(f.fitted for f in fitted[0][1]):  # too few questions in every language: the base policy stays
+    if not all(f.fitted for f in fitted[0][1]):  # a language keeps the base thresholds: they suit the base weight
         return _fit_weighted(outcomes, base, base.probability_weight, target_wrong, min_useful_clarify, confidence)
 
     def answered(fit: tuple[DecisionPolicy, list[LanguageFit]]) -> float:

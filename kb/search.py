@@ -41,7 +41,9 @@ class DecisionPolicy(BaseModel):
     """When to answer: thresholds on the best article's score, per query language.
 
     An article's score is its confidence (fused retrieval score) plus `probability_weight` times the article
-    classifier's probability that it is the one (`kb.classifier`; 0 while no classifier is trained). Cross-lingual
+    classifier's probability that it is the one (`kb.classifier`; 0 when the classifier is off — no
+    `RetrievalSettings.classifier_weight` — or not trained yet, e.g. while a large knowledge base retrains it in
+    the background after an edit). Cross-lingual
     matches score lower with e5 models, so a match in another language gets `cross_lingual_bonus` added to its
     confidence. `margin` is how far ahead of the runner-up the best article must be to be answered outright rather
     than offered as one of a few choices.
@@ -90,10 +92,15 @@ class DecisionPolicy(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> DecisionPolicy:
-        """Read a policy file; a file that is not valid JSON or has a bad field is an error naming the file."""
+        """Read a policy file; a file that is not valid JSON or has a bad field is an error naming the file. A file
+        written before the classifier's probability counted (no `probability_weight`) has thresholds fitted on the
+        confidence alone, so its weight is 0."""
         path = Path(path)
         try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+            fields = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(fields, dict):
+                fields.setdefault("probability_weight", 0.0)
+            return cls.model_validate(fields)
         except (ValueError, ValidationError) as error:
             raise ValueError(f"{path}: not a valid decision policy ({error})") from error
 

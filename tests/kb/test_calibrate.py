@@ -158,3 +158,24 @@ def test_a_probability_that_does_not_help_keeps_the_weight_at_zero():
     ]
     policy, _ = fit_policy(outcomes, target_wrong=0.0)
     assert policy.probability_weight == 0
+
+
+def test_a_policy_file_from_before_the_classifier_counted_keeps_its_thresholds_meaning(tmp_path):
+    (tmp_path / POLICY_FILE).write_text('{"answer_threshold": {"en": 0.9}, "margin": 0.02}', encoding="utf-8")
+    policy = DecisionPolicy.for_data_dir(tmp_path)
+    assert policy.probability_weight == 0 and DecisionPolicy().probability_weight > 0
+
+
+def test_a_language_too_small_to_fit_keeps_the_base_weight_its_thresholds_were_made_for():
+    right = [
+        LabelledOutcome("en", ("a", "b"), (0.80 + i / 1000, 0.5), "a", probabilities=(0.9, 0.05)) for i in range(60)
+    ]
+    wrong = [
+        LabelledOutcome("en", ("b", "a"), (0.80 + i / 1000, 0.5), "a", probabilities=(0.2, 0.7)) for i in range(40)
+    ]
+    few_japanese = [LabelledOutcome("ja", ("a", "b"), (0.9, 0.5), "a", probabilities=(0.9, 0.05)) for _ in range(3)]
+    base = DecisionPolicy(probability_weight=0.01)
+    policy, fits = fit_policy(right + wrong + few_japanese, base=base, target_wrong=0.0)
+    assert policy.probability_weight == 0.01
+    assert policy.answer_threshold["ja"] == base.answer_threshold["ja"]
+    assert [f.fitted for f in fits] == [True, False]
