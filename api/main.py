@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -32,6 +33,15 @@ def _readable(errors: list[dict]) -> str:
     return "; ".join(parts)
 
 
+def _warm_incident_vectors(sessions, service: HandoffService) -> None:
+    """Best effort, in the background: a failure only means the first ticket embeds the texts itself."""
+    try:
+        with sessions() as session:
+            logger.info("incident detection: %d recent ticket texts embedded", service.warm_incident_vectors(session))
+    except Exception:
+        logger.exception("could not embed the recent tickets for incident detection ahead")
+
+
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the app; policies, stores, model and index are opened at start-up (see `api.bootstrap`).
 
@@ -45,6 +55,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sessions, kb = open_stores(settings)
         app.state.sessions, app.state.kb, app.state.policies, app.state.clock = sessions, kb, policies, clock
         app.state.handoff = HandoffService(policies, clock, embed=kb.embedder.embed_queries)
+        threading.Thread(target=_warm_incident_vectors, args=(sessions, app.state.handoff), daemon=True).start()
         app.state.workflow = TicketWorkflow(policies, clock)
         configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
         app.state.executor = webhook.make_executor()

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -103,16 +104,21 @@ def word_overlap(text: str, others: list[str]) -> list[float]:
 VECTORS_KEPT = 4 * MAX_CANDIDATES  # the vectors of recent tickets' texts, so each ticket's text is embedded once
 
 
-def embedding_similarity(embed: Embed) -> Similarity:
+class EmbeddingSimilarity:
     """Cosine similarity of sentence embeddings. Each text is embedded once: its vector is kept for the next
     tickets, which are compared with the same recent ones (the `VECTORS_KEPT` most recently used)."""
-    kept: OrderedDict[str, list[float]] = OrderedDict()
-    lock = threading.Lock()  # tickets may be created in several threads at once
 
-    def vectors_of(texts: list[str]) -> list[list[float]]:
-        with lock:
+    def __init__(self, embed: Embed) -> None:
+        self._embed = embed
+        self._kept: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()  # tickets may be created in several threads at once
+
+    def vectors_of(self, texts: list[str]) -> list[list[float]]:
+        """The texts' vectors, embedding only those not kept yet."""
+        kept = self._kept
+        with self._lock:
             new = list(dict.fromkeys(t for t in texts if t not in kept))
-            for text, vector in zip(new, embed(new) if new else [], strict=True):
+            for text, vector in zip(new, self._embed(new) if new else [], strict=True):
                 kept[text] = list(map(float, vector))
             vectors = [kept[t] for t in texts]
             for text in texts:
@@ -121,10 +127,10 @@ def embedding_similarity(embed: Embed) -> Similarity:
                 kept.popitem(last=False)
             return vectors
 
-    def similarity(text: str, others: list[str]) -> list[float]:
+    def __call__(self, text: str, others: list[str]) -> list[float]:
         if not others:
             return []
-        vectors = vectors_of([text, *others])
+        vectors = self.vectors_of([text, *others])
         first, norm = vectors[0], math.sqrt(sum(x * x for x in vectors[0])) or 1.0
         scores = []
         for vector in vectors[1:]:
@@ -132,7 +138,10 @@ def embedding_similarity(embed: Embed) -> Similarity:
             scores.append(sum(a * b for a, b in zip(first, vector, strict=True)) / (norm * other_norm))
         return scores
 
-    return similarity
+
+def embedding_similarity(embed: Embed) -> EmbeddingSimilarity:
+    """Cosine similarity of sentence embeddings from `embed`, each text embedded once."""
+    return EmbeddingSimilarity(embed)
 
 
 def ticket_text(ticket: Ticket) -> str:
@@ -194,6 +203,38 @@ class IncidentDetector:
             priority=[before, after],
         )
 
+    def _candidates(
+        self, session: Session, now: datetime, ticket_id: int | None = None
+    ) -> tuple[list[Any], list[Ticket]]:
+        """The tickets a new one is compared with: those of open incidents (with their incident's id), and the
+        recent ones in no incident."""
+        open_links = session.execute(
+            select(IncidentTicket.incident_id, Ticket)
+            .join(Ticket, Ticket.id == IncidentTicket.ticket_id)
+            .join(Incident, Incident.id == IncidentTicket.incident_id)
+            .where(Incident.status == "open")
+            .order_by(IncidentTicket.id.desc())
+            .limit(MAX_CANDIDATES)
+        ).all()
+        since = now - timedelta(minutes=self.policies.incidents.window)
+        recent = select(Ticket).outerjoin(IncidentTicket, IncidentTicket.ticket_id == Ticket.id)
+        recent = recent.where(IncidentTicket.id.is_(None), Ticket.created_at >= since)
+        if ticket_id is not None:
+            recent = recent.where(Ticket.id != ticket_id)
+        return list(open_links), list(session.scalars(recent.order_by(Ticket.id.desc()).limit(MAX_CANDIDATES)))
+
+    def warm(self, session: Session, now: datetime) -> int:
+        """Embed, ahead of the next ticket, the texts it will be compared with (after a restart the kept vectors
+        are gone, and the first ticket would embed them all while it is being created). Returns how many texts."""
+        vectors_of = getattr(self.similarity, "vectors_of", None)
+        if not self.policies.incidents.enabled or vectors_of is None:
+            return 0
+        open_links, recent = self._candidates(session, now)
+        texts = [text for text in (ticket_text(t) for t in [*(t for _, t in open_links), *recent]) if text]
+        if texts:
+            vectors_of(texts)
+        return len(texts)
+
     def check(self, session: Session, ticket: Ticket, now: datetime) -> IncidentMatch | None:
         """Put `ticket` (added to the session, not committed) into an incident if it belongs to one: join the most
         similar open incident, or start one when enough recent ungrouped tickets are alike. Not committed."""
@@ -204,22 +245,7 @@ class IncidentDetector:
         session.flush()
         if incident_of(session, ticket.id) is not None:
             return None
-        open_links = session.execute(
-            select(IncidentTicket.incident_id, Ticket)
-            .join(Ticket, Ticket.id == IncidentTicket.ticket_id)
-            .join(Incident, Incident.id == IncidentTicket.incident_id)
-            .where(Incident.status == "open")
-            .order_by(IncidentTicket.id.desc())
-            .limit(MAX_CANDIDATES)
-        ).all()
-        since = now - timedelta(minutes=settings.window)
-        recent = session.scalars(
-            select(Ticket)
-            .outerjoin(IncidentTicket, IncidentTicket.ticket_id == Ticket.id)
-            .where(IncidentTicket.id.is_(None), Ticket.id != ticket.id, Ticket.created_at >= since)
-            .order_by(Ticket.id.desc())
-            .limit(MAX_CANDIDATES)
-        ).all()
+        open_links, recent = self._candidates(session, now, ticket.id)
         texts = [ticket_text(t) for _, t in open_links] + [ticket_text(t) for t in recent]
         if not any(texts):
             return None

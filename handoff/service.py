@@ -281,6 +281,11 @@ class HandoffService:
         conversation.state = "waiting_agent"
         return ticket
 
+    def warm_incident_vectors(self, session: Session) -> int:
+        """Embed the recent tickets' texts for incident detection now (at start-up, off the request path), so the
+        first ticket after a restart does not embed them all while it is created. Returns how many texts."""
+        return self.incidents.warm(session, self.clock.now())
+
     def reply_window(self, ticket: Ticket) -> ReplyWindow:
         """What the bot tells the customer about the first reply, from the ticket's SLA and its queue's hours."""
         calendar = self.policies.calendar(ticket.queue)

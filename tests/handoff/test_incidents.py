@@ -250,3 +250,30 @@ def test_only_the_most_recently_used_vectors_are_kept(monkeypatch):
     similarity("ccc", ["a"])  # "bb" is dropped: least recently used
     similarity("a", ["bb"])
     assert embedded == ["a", "bb", "ccc", "bb"]
+
+
+def test_after_a_restart_the_recent_tickets_are_embedded_ahead_not_while_the_next_one_is_created(
+    sessions, policies, clock, hand_off, embedder
+):
+    for text in ("Where is my parcel?", "I cannot log in", OUTAGE):
+        hand_off(text, HandoffService(policies, clock, embed=embedder.embed_queries))
+    embedded: list[str] = []
+
+    def counting(texts):
+        embedded.extend(texts)
+        return embedder.embed_queries(texts)
+
+    restarted = HandoffService(policies, clock, embed=counting)
+    with sessions() as session:
+        assert restarted.warm_incident_vectors(session) == 3
+    assert sorted(embedded) == sorted(["Where is my parcel?", "I cannot log in", OUTAGE])
+    embedded.clear()
+    hand_off("Checkout gives me an error", restarted)
+    assert embedded == ["Checkout gives me an error"]
+
+
+def test_warming_without_an_embedding_model_or_with_incidents_off_does_nothing(sessions, clock):
+    off = parse_policies(SAMPLE + "incidents: {enabled: false}\n", source="sample.yml")
+    with sessions() as session:
+        assert HandoffService(off, clock, embed=lambda texts: [[1.0]] * len(texts)).warm_incident_vectors(session) == 0
+        assert HandoffService(parse_policies(SAMPLE + INCIDENTS), clock).warm_incident_vectors(session) == 0
