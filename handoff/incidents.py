@@ -102,6 +102,7 @@ def word_overlap(text: str, others: list[str]) -> list[float]:
 
 
 VECTORS_KEPT = 4 * MAX_CANDIDATES  # the vectors of recent tickets' texts, so each ticket's text is embedded once
+WARM_BATCH = 16
 
 
 class EmbeddingSimilarity:
@@ -231,8 +232,8 @@ class IncidentDetector:
             return 0
         open_links, recent = self._candidates(session, now)
         texts = [text for text in (ticket_text(t) for t in [*(t for _, t in open_links), *recent]) if text]
-        if texts:
-            vectors_of(texts)
+        for start in range(0, len(texts), WARM_BATCH):  # in small batches: a ticket created meanwhile waits little
+            vectors_of(texts[start : start + WARM_BATCH])
         return len(texts)
 
     def check(self, session: Session, ticket: Ticket, now: datetime) -> IncidentMatch | None:
