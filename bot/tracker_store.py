@@ -76,18 +76,15 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         if not self.domain or not rows:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
-        self._keep(tracker, len(rows), rows[-1].id)
+        self._keep(tracker, len(tracker.events), rows[-1].id)
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Insert the tracker's events that are not stored yet (and publish them, with an event broker)."""
         kept = self._kept.get(tracker.sender_id)
         with self.session_scope() as session:
-            if (
-                kept is not None
-                and kept.tracker is tracker
-                and self._last_event_id(session, tracker.sender_id) == (kept.last_id)
-            ):
+            handed_out = kept is not None and kept.tracker is tracker
+            if handed_out and self._last_event_id(session, tracker.sender_id) == kept.last_id:
                 new = list(itertools.islice(tracker.events, kept.stored, None))
             else:  # a tracker this store did not hand out, or events stored by another process: count what is stored
                 new = list(self._additional_events(session, tracker))
