@@ -237,6 +237,13 @@ def test_each_text_is_embedded_once_and_scores_as_if_embedded_afresh(embedder):
     assert first == pytest.approx(afresh(OUTAGE, others))
 
 
+def test_the_similarity_is_the_cosine_whatever_the_vectors_lengths():
+    vectors = {"a": [3.0, 0.0], "b": [2.0, 2.0], "c": [0.0, -5.0], "zero": [0.0, 0.0]}
+    similarity = embedding_similarity(lambda texts: [vectors[t] for t in texts])
+    assert similarity("a", ["b", "c", "zero", "a"]) == pytest.approx([2**-0.5, 0.0, 0.0, 1.0])
+    assert similarity("a", []) == []
+
+
 def test_only_the_most_recently_used_vectors_are_kept(monkeypatch):
     monkeypatch.setattr("handoff.incidents.VECTORS_KEPT", 2)
     embedded: list[str] = []
