@@ -33,6 +33,7 @@ from api.schemas import (
     TicketBrief,
 )
 from api.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, bot_says, say
+from bot.actions.actions import name_in
 from bot.actions.texts import queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
@@ -93,11 +94,9 @@ def create_conversation(body: ConversationCreate, request: Request) -> Conversat
         return ConversationCreated(id=conversation.id, token=token, state=conversation.state)
 
 
-# What the stored transcript shows for the customer's answer to the handoff form's name question; a longer answer
-# than the form takes for a name (bot/actions/actions.py) is not one, and is stored as any other message.
+# What the stored transcript shows for the customer's answer to the handoff form's name question; an answer the
+# form does not take for a name (`name_in`: a question, say) is not one, and is stored as any other message.
 NAME_GIVEN_IN_FORM = "[name given in the form]"
-NAME_MAX_CHARS = 100
-CONTACT_FIELDS = ("customer_name", "customer_email")
 STORE_ATTEMPTS = 3  # a concurrent send may take the same key or the same message number: look again, then retry
 REPLAY_POLL_SECONDS = 0.25
 T = TypeVar("T")
@@ -125,8 +124,9 @@ def _asked_field(session: Session, conversation_id: str, before_seq: int | None 
 
 def _answers_contact_field(text: str, asked: str | None) -> bool:
     """Whether `text` answers the form's name or email question (`asked`), rather than being a message of its own."""
-    too_long = asked == "customer_name" and len(text) > NAME_MAX_CHARS
-    return asked in CONTACT_FIELDS and not text.startswith("/") and not too_long
+    if asked == "customer_name":
+        return name_in(text) is not None
+    return asked == "customer_email" and not text.startswith("/")
 
 
 def customer_question(text: str) -> str | None:

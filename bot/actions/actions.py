@@ -30,6 +30,21 @@ NAME_PREFIXES = re.compile(
     re.IGNORECASE,
 )
 NAME_SUFFIXES = re.compile(r"\s*(です|と申します|といいます|입니다|이에요|예요|라고 합니다)[。.!！]*$")
+NAME_MAX_CHARS = 100
+
+
+def name_in(answer: str) -> str | None:
+    """The name in the customer's answer to the form's name question, or None if the answer cannot be a name: too
+    long, an email address, a button's /payload, no letter, or a question (a customer who asks "where is my
+    parcel?" instead is asked again, and the question is not taken for their name).
+
+    >>> name_in("My name is Alex Kim."), name_in("山田太郎です"), name_in("where is my parcel?"), name_in("どこ？")
+    ('Alex Kim', '山田太郎', None, None)
+    """
+    name = NAME_SUFFIXES.sub("", NAME_PREFIXES.sub("", answer.strip())).strip(" .。!！")
+    if not 0 < len(name) <= NAME_MAX_CHARS or "@" in name or name.startswith("/") or "?" in name or "？" in name:
+        return None
+    return name if any(c.isalpha() for c in name) else None
 
 
 def _lang(tracker: Tracker) -> str:
@@ -228,8 +243,8 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_customer_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        name = NAME_SUFFIXES.sub("", NAME_PREFIXES.sub("", str(value or "").strip())).strip(" .。!！")
-        if 0 < len(name) <= 100 and "@" not in name and not name.startswith("/") and any(c.isalpha() for c in name):
+        name = name_in(str(value or ""))
+        if name is not None:
             return {"customer_name": name}
         return self._reject("customer_name", dispatcher, tracker)
 

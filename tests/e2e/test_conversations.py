@@ -91,6 +91,17 @@ def test_the_form_can_be_cancelled(system):
     assert cancelled["ticket"] is None and cancelled["state"] == "bot"
 
 
+def test_a_question_given_for_the_name_is_not_taken_for_one_and_stays_in_the_transcript(system):
+    chat = Chat(system, "en")
+    assert "name" in chat.texts(chat.say("I want to talk to a real person"))
+    again = chat.texts(chat.say("where is my parcel?"))
+    assert "didn't catch a name" in again and "email" not in again
+    assert "email" in chat.texts(chat.say("Hanako Suzuki"))
+    customer_view = httpx.get(f"{system.api_url}/api/v1/conversations/{chat.id}", headers=chat.headers).json()
+    stored = [m["text"] for m in customer_view["transcript"] if m["sender"] == "customer"]
+    assert stored[1:] == ["where is my parcel?", "[name given in the form]"]
+
+
 def test_contact_details_from_the_form_reach_the_ticket_fields_but_not_the_transcript(system):
     chat = Chat(system, "en")
     assert "name" in chat.texts(chat.say("I want to talk to a real person"))
