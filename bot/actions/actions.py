@@ -36,11 +36,8 @@ NAME_MAX_CHARS = 100
 def name_in(answer: str) -> str | None:
     """The name in the customer's answer to the form's name question, or None if the answer cannot be a name: too
     long, an email address, a button's /payload, no letter, or a question (a customer who asks "where is my
-    parcel?" instead is asked again, and the question is not taken for their name).
-
-    >>> name_in("My name is Alex Kim."), name_in("山田太郎です"), name_in("where is my parcel?"), name_in("どこ？")
-    ('Alex Kim', '山田太郎', None, None)
-    """
+    parcel?" instead is asked again, and the question is not taken for their name). Examples in
+    tests/bot/test_form_answers.py (pytest does not collect doctests under bot/)."""
     name = NAME_SUFFIXES.sub("", NAME_PREFIXES.sub("", answer.strip())).strip(" .。!！")
     if not 0 < len(name) <= NAME_MAX_CHARS or "@" in name or name.startswith("/") or "?" in name or "？" in name:
         return None
