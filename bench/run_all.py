@@ -33,6 +33,15 @@ RUNS: dict[str, list[str]] = {
         "1000",
         "--unsupported-article",
     ],
+    "banking77-oos-relabelled-unsupported": [
+        "--intents",
+        str(DATA_DIR / "banking77_oos" / "banking77_oos.jsonl"),
+        "--sample",
+        "1000",
+        "--unsupported-article",
+        "--labels-from",
+        str(DATA_DIR / "banking77" / "banking77.jsonl"),
+    ],
     "jsquad": [
         "--docs",
         str(DATA_DIR / "jsquad" / "jsquad_docs.jsonl"),
@@ -93,6 +102,7 @@ def _targets() -> str:
     for name, label in (
         ("banking77-oos", ""),
         ("banking77-oos-unsupported", "with the unsupported-requests article: "),
+        ("banking77-oos-relabelled-unsupported", "the same, labels corrected from BANKING77: "),
     ):
         oos = hybrid(name)
         if oos:

@@ -23,8 +23,18 @@ from scipy.stats import beta
 from kb.search import ArticleView, DecisionPolicy, KnowledgeBase, SearchResult
 
 MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05)
-PROBABILITY_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1)  # tried when the outcomes carry the classifier's probabilities
+PROBABILITY_WEIGHTS = (
+    0.0,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1.0,
+)  # tried when the outcomes carry the classifier's probabilities
 MIN_QUESTIONS_PER_LANGUAGE = 30
+ESCALATE_IN_SCOPE = 0.02  # share of in-scope labelled questions the clarify floor may escalate (see _fit_clarify)
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,10 @@ def _fit_answer(
     best = (float("inf"), MARGINS[0], 0.0, 0.0)
     total = len(outcomes)
     for margin in MARGINS:
-        eligible = sorted((o for o in outcomes if o.gap >= margin), key=lambda o: o.best, reverse=True)
+        # a question with no candidate is escalated at any threshold: it sets none
+        eligible = sorted(
+            (o for o in outcomes if o.confidences and o.gap >= margin), key=lambda o: o.best, reverse=True
+        )
         if not eligible:
             continue
         scores = np.array([o.best for o in eligible])
@@ -124,14 +137,24 @@ def _fit_answer(
 
 
 def _fit_clarify(
-    outcomes: Sequence[LabelledOutcome], answer_threshold: float, min_useful: float, max_choices: int
+    outcomes: Sequence[LabelledOutcome],
+    answer_threshold: float,
+    min_useful: float,
+    max_choices: int,
+    escalate_in_scope: float = 0.0,
 ) -> float:
-    """The lowest threshold at which the questions offered choices (not answered) mostly find their article there.
+    """The lowest threshold at which the questions offered choices (not answered) mostly find their article there,
+    raised so that up to `escalate_in_scope` of the in-scope questions score below it.
 
     At threshold t a question whose best score is in [t, answer threshold) is offered the candidates scoring at
-    least t; it is helped if its right article is among them.
+    least t; it is helped if its right article is among them. A labelled set rarely holds the off-topic questions
+    a bot meets, and those score below nearly every question the knowledge base answers: the floor escalates them
+    at the cost of that small share of in-scope questions. A question with no candidate at all is escalated at
+    any threshold, so it sets no level.
     """
-    band = sorted((o for o in outcomes if o.best < answer_threshold), key=lambda o: o.best, reverse=True)
+    band = sorted(
+        (o for o in outcomes if o.confidences and o.best < answer_threshold), key=lambda o: o.best, reverse=True
+    )
     levels = sorted({o.best for o in band}, reverse=True)
     if len(levels) > 400:  # a quantile grid is plenty, and keeps this linear in the labelled set's size
         levels = [levels[round(i * (len(levels) - 1) / 399)] for i in range(400)]
@@ -141,6 +164,10 @@ def _fit_clarify(
         useful = sum(o.choices_hold_answer(level, max_choices) for o in members)
         if useful >= min_useful * len(members):
             chosen = level
+    in_scope = sorted(o.best for o in outcomes if o.expected is not None and o.confidences)
+    below = int(escalate_in_scope * len(in_scope))
+    if below and in_scope:
+        chosen = max(chosen, in_scope[below])  # the `below` lowest-scoring in-scope questions are escalated
     return min(chosen, answer_threshold)
 
 
@@ -150,6 +177,7 @@ def fit_policy(
     target_wrong: float = 0.03,
     min_useful_clarify: float = 0.5,
     confidence: float | None = None,
+    escalate_in_scope: float = ESCALATE_IN_SCOPE,
 ) -> tuple[DecisionPolicy, list[LanguageFit]]:
     """A policy fitted per language on labelled outcomes, and how each language's fit scores on them.
 
@@ -169,12 +197,15 @@ def fit_policy(
         raise ValueError("target_wrong must be in [0, 1) and min_useful_clarify in [0, 1]")
     if confidence is not None and not 0 < confidence < 1:
         raise ValueError("confidence must be in (0, 1)")
+    if not 0 <= escalate_in_scope < 1:
+        raise ValueError("escalate_in_scope must be in [0, 1)")
     base = base or DecisionPolicy()
     # thresholds fitted without the classifier's probabilities hold only for scores without them: weight 0
     weights = PROBABILITY_WEIGHTS if any(any(o.probabilities) for o in outcomes) else (0.0,)
-    fitted = [_fit_weighted(outcomes, base, w, target_wrong, min_useful_clarify, confidence) for w in weights]
+    fits = (target_wrong, min_useful_clarify, confidence, escalate_in_scope)
+    fitted = [_fit_weighted(outcomes, base, w, *fits) for w in weights]
     if not all(f.fitted for f in fitted[0][1]):  # a language keeps the base thresholds: they suit the base weight
-        return _fit_weighted(outcomes, base, base.probability_weight, target_wrong, min_useful_clarify, confidence)
+        return _fit_weighted(outcomes, base, base.probability_weight, *fits)
 
     def answered(fit: tuple[DecisionPolicy, list[LanguageFit]]) -> float:
         return sum(f.answered * f.questions for f in fit[1] if f.fitted)
@@ -189,6 +220,7 @@ def _fit_weighted(
     target_wrong: float,
     min_useful_clarify: float,
     confidence: float | None,
+    escalate_in_scope: float,
 ) -> tuple[DecisionPolicy, list[LanguageFit]]:
     """`fit_policy` for one `probability_weight`."""
     outcomes = [o.weighted(weight) for o in outcomes]
@@ -215,7 +247,7 @@ def _fit_weighted(
         if threshold == float("inf"):
             threshold = max(o.best for o in mine) + 1e-6  # nothing can be answered within the target
         answer[lang] = round(threshold, 6)
-        clarify[lang] = round(_fit_clarify(mine, threshold, min_useful_clarify, base.max_choices), 6)
+        clarify[lang] = round(_fit_clarify(mine, threshold, min_useful_clarify, base.max_choices, escalate_in_scope), 6)
         margins.append(margin)
         fits.append(LanguageFit(lang, len(mine), answer[lang], margin, clarify[lang], answered, wrong, True))
     margin = max(margins, default=base.margin)

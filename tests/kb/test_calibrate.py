@@ -47,11 +47,32 @@ def test_clarify_threshold_is_below_answer_and_stops_where_choices_stop_helping(
     helped = [LabelledOutcome("en", ("b", "a"), (0.80 + i / 1000, 0.798 + i / 1000), "a") for i in range(50)]
     hopeless = [_outcome(0.60 + i / 1000, 0.5, expected=None) for i in range(100)]  # out of scope, low scores
     right = [_outcome(0.90 + i / 1000, 0.5) for i in range(50)]
-    policy, _ = fit_policy(helped + hopeless + right, target_wrong=0.0)
+    policy, _ = fit_policy(helped + hopeless + right, target_wrong=0.0, escalate_in_scope=0.0)
     assert policy.clarify_threshold["en"] <= 0.80 < policy.answer_threshold["en"]
     assert all(policy.decide(list(o.confidences), "en") == "clarify" for o in helped)
     escalated = sum(policy.decide(list(o.confidences), "en") == "escalate" for o in hopeless)
     assert escalated >= 40  # choices that are mostly useless are not offered: at most as many hopeless as helped
+
+
+def test_clarify_floor_escalates_what_scores_below_nearly_every_in_scope_question():
+    # choices always help in scope, and the labelled set has no off-topic question to show where to stop
+    in_scope = [LabelledOutcome("en", ("b", "a"), (0.70 + i / 1000, 0.699 + i / 1000), "a") for i in range(100)]
+    right = [_outcome(0.90 + i / 1000, 0.5) for i in range(100)]
+    unlimited, _ = fit_policy(in_scope + right, target_wrong=0.0, escalate_in_scope=0.0)
+    floored, _ = fit_policy(in_scope + right, target_wrong=0.0, escalate_in_scope=0.02)
+    assert unlimited.clarify_threshold["en"] == pytest.approx(0.70)
+    assert floored.clarify_threshold["en"] == pytest.approx(0.704)  # 4 of the 200 in-scope questions score below
+    assert floored.decide([0.65, 0.6], "en") == "escalate" and unlimited.decide([0.70, 0.6], "en") == "clarify"
+
+
+def test_a_question_without_candidates_sets_no_threshold():
+    outcomes = [_outcome(0.90 + i / 1000, 0.5) for i in range(50)]
+    outcomes += [LabelledOutcome("en", (), (), "a")] * 5 + [LabelledOutcome("en", (), (), None)] * 5
+    policy, _ = fit_policy(outcomes, target_wrong=0.2, escalate_in_scope=0.0)
+    assert policy.answer_threshold["en"] == pytest.approx(0.90)  # not -inf: "answering" those is no answer
+    helped = [LabelledOutcome("en", ("b", "a"), (0.8, 0.8), "a")] * 20  # choices help; answering would be wrong
+    policy, _ = fit_policy(outcomes + helped, target_wrong=0.0, escalate_in_scope=0.0)
+    assert policy.clarify_threshold["en"] == pytest.approx(0.8)  # not -inf: below 0.8 nothing is offered
 
 
 def test_bad_targets_are_refused():
