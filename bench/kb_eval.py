@@ -406,7 +406,7 @@ def ranking_metrics(outcomes: Sequence[LabelledOutcome]) -> dict[str, float]:
 
 
 def _decision(outcome: LabelledOutcome, policy: DecisionPolicy) -> str:
-    decision = policy.decide(list(outcome.confidences), outcome.lang)
+    decision = policy.decide(list(outcome.confidences), outcome.lang, handoff=outcome.handoff)
     return "escalate" if decision == "answer" and outcome.handoff else decision
 
 

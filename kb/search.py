@@ -72,13 +72,18 @@ class DecisionPolicy(BaseModel):
     def threshold(self, table: dict[str, float], lang: str) -> float:
         return table.get(lang, table.get("en", 0.85))
 
-    def decide(self, scores: list[float], lang: str) -> Decision:
-        """Answer, clarify or escalate, from the candidates' scores (in ranking order) for a question in `lang`."""
+    def decide(self, scores: list[float], lang: str, handoff: bool = False) -> Decision:
+        """Answer, clarify or escalate, from the candidates' scores (in ranking order) for a question in `lang`.
+
+        `handoff`: the best article needs an agent. Showing it hands the customer to a person, which misleads no
+        one, so it is answered from the clarify threshold up (still by the margin) rather than offered as one of
+        several choices."""
         if not scores:
             return "escalate"
         best = scores[0]
         runner_up = scores[1] if len(scores) > 1 else 0.0
-        if best >= self.threshold(self.answer_threshold, lang) and best - runner_up >= self.margin:
+        floor = self.threshold(self.clarify_threshold if handoff else self.answer_threshold, lang)
+        if best >= floor and best - runner_up >= self.margin:
             return "answer"
         if best >= self.threshold(self.clarify_threshold, lang):
             return "clarify"
@@ -491,7 +496,8 @@ class KnowledgeBase:
         # equal scores in article-id order: the same ranking on every run (set order changes with hash seeds)
         candidates.sort(key=lambda c: (-(c.confidence + weight * c.classifier), c.article.id))
         candidates = self._prefer_language(candidates, lang)[:k]
-        decision = self.policy.decide(self.policy.scores(candidates), lang)
+        handoff = bool(candidates) and candidates[0].article.needs_agent
+        decision = self.policy.decide(self.policy.scores(candidates), lang, handoff=handoff)
         return SearchResult(query, lang, decision, candidates)
 
     def _prefer_language(self, candidates: list[Candidate], lang: str) -> list[Candidate]:

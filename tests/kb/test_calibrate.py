@@ -147,6 +147,18 @@ def test_an_outcome_is_a_handoff_when_its_best_article_needs_an_agent(sessions, 
     gift = outcome(kb.search("how do I redeem my gift card"), "gift-cards-en", key=lambda article: article.id)
     assert refund.ranked[0] == "refunds-en" and refund.handoff and not refund.wrong_if_answered
     assert gift.ranked[0] == "gift-cards-en" and not gift.handoff and gift.correct
+    # no score reaches the answer threshold: the article that hands off is still taken, the other one offered
+    kb.policy = DecisionPolicy(answer_threshold={"en": 5.0}, clarify_threshold={"en": 0.0}, margin=0.0)
+    assert kb.search("I want a refund from the billing team").decision == "answer"
+    assert kb.search("how do I redeem my gift card").decision == "clarify"
+
+
+def test_a_best_article_that_needs_an_agent_is_handed_off_from_the_clarify_threshold_up():
+    policy = DecisionPolicy(answer_threshold={"en": 0.9}, clarify_threshold={"en": 0.8}, margin=0.02)
+    assert policy.decide([0.85, 0.7], "en") == "clarify"
+    assert policy.decide([0.85, 0.7], "en", handoff=True) == "answer"
+    assert policy.decide([0.85, 0.84], "en", handoff=True) == "clarify"  # a close runner-up: choices
+    assert policy.decide([0.75, 0.5], "en", handoff=True) == "escalate"
 
 
 def test_the_classifier_probability_weight_is_fitted_when_it_separates_right_from_wrong():
