@@ -522,10 +522,12 @@ def format_table(results: dict) -> str:
 
 def describe(results: dict) -> str:
     notes = "".join(f"\n- {note}" for note in results["notes"])
+    confidence = results.get("confidence")
+    bound = f" (its upper {100 * confidence:.0f} % bound on the fitting questions)" if confidence else ""
     return (
         f"**{results['dataset']}** — {results['articles']} articles ({results['passages']} passages), "
         f"{results['test_questions']} test questions, {results['fit_questions']} fitting questions, "
-        f"model {results['model']}, target wrong among answered {100 * results['target_wrong']:.0f} %, "
+        f"model {results['model']}, target wrong among answered {100 * results['target_wrong']:.0f} %{bound}, "
         f"{results['seconds']:.0f} s{notes}\n\n{format_table(results)}"
     )
 

@@ -65,8 +65,11 @@ RUNS: dict[str, list[str]] = {
 }
 
 # every run fits thresholds whose wrong rate's upper 95 % bound meets the target, as `tierzero kb calibrate
-# --confidence 0.95` does: the rate seen on the fitting questions alone overshot it on the test questions
+# --confidence 0.95` does: the rate seen on the fitting questions alone overshot it on the test questions. Not xSID:
+# its 75 fitting questions cannot show 3 % at that confidence (none wrong of 75 bounds the rate at 3.9 %), so it
+# would answer nothing; it is fitted on the rate seen.
 COMMON = ["--confidence", "0.95"]
+POINT_RATE = {"xsid"}
 
 TARGETS = """\
 | target (issue 3) | figure |
@@ -193,10 +196,10 @@ def write_report() -> None:
         "or escalated (the rest are offered 2–3 choices). *wrong/ans*: wrong answers among all answers, "
         "out-of-scope answers included. *OOS recall (escalated)*: out-of-scope questions escalated; the JSON also "
         "has `oos_not_answered` (escalated or offered choices). Decision thresholds are fitted per system on the "
-        "fitting questions only (see each section's notes), never on the test questions.\n\n"
-        + _targets()
-        + "\n"
-        + "\n".join(sections),
+        "fitting questions only (see each section's notes), never on the test questions, so that the upper 95 % "
+        "bound of their wrong rate there meets the target (the rate seen alone overshot it on test; xSID's 75 "
+        "fitting questions are too few for the bound and use the rate seen). A best article tagged needs-agent is "
+        "a handoff, counted as an escalation.\n\n" + _targets() + "\n" + "\n".join(sections),
         encoding="utf-8",
     )
 
@@ -210,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== {name}", flush=True)
         eval_parser = argparse.ArgumentParser()
         add_arguments(eval_parser)
-        run_eval(eval_parser.parse_args([*RUNS[name], *COMMON, "--json", str(RESULTS / f"{name}.json")]))
+        common = COMMON if name not in POINT_RATE else []
+        run_eval(eval_parser.parse_args([*RUNS[name], *common, "--json", str(RESULTS / f"{name}.json")]))
         print(f"== {name} done in {time.perf_counter() - started:.0f} s", flush=True)
     write_report()
     return 0
