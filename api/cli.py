@@ -218,6 +218,10 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
     print("lang  questions  answer  clarify  margin  answered  wrong/answered")
     for fit in fits:
         note = "" if fit.fitted else "  (too few questions: default kept)"
+        if fit.fitted and not fit.answered and args.confidence is not None:
+            note = (
+                f"  (answers nothing: {fit.questions} questions cannot show the target at this confidence; label more)"
+            )
         print(
             f"{fit.lang:4}  {fit.questions:9}  {fit.answer_threshold:.4f}  {fit.clarify_threshold:.4f}  "
             f"{fit.margin:.4f}  {100 * fit.answered:7.1f}%  {100 * fit.wrong_among_answered:13.1f}%{note}"
