@@ -79,8 +79,35 @@ def parse_markdown(path: Path, default_status: str = "published") -> ImportedArt
     return parse_markdown_text(str(path), Path(path).read_text(encoding="utf-8"), default_status)
 
 
+def _split_list(cell: str) -> list[str]:
+    r"""A CSV cell's list items: separated by '|', where '\|' is a '|' inside an item and '\\' a backslash.
+
+    >>> _split_list(r"Visa \| Mastercard?|C:\temp|a\\")
+    ['Visa | Mastercard?', 'C:\\temp', 'a\\']
+    """
+    items, current, position = [], [], 0
+    while position < len(cell):
+        character = cell[position]
+        if character == "\\" and cell[position + 1 : position + 2] in ("|", "\\"):
+            current.append(cell[position + 1])
+            position += 2
+            continue
+        if character == CSV_LIST_SEPARATOR:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+        position += 1
+    return [*items, "".join(current)]
+
+
+def _join_list(items: list[str]) -> str:
+    return CSV_LIST_SEPARATOR.join(item.replace("\\", "\\\\").replace("|", "\\|") for item in items)
+
+
 def parse_csv_text(source: str, text: str, default_status: str = "published") -> list[ImportedArticle]:
-    """One article per CSV row; a header names the columns; questions and tags are separated by '|'."""
+    """One article per CSV row; a header names the columns; questions and tags are separated by '|' ('\\|' within
+    one)."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = reader.fieldnames or []
     unknown = [name for name in header if name not in CSV_FIELDS]
@@ -95,11 +122,31 @@ def parse_csv_text(source: str, text: str, default_status: str = "published") ->
             fields: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
             for name in LIST_FIELDS:
                 if name in fields:
-                    fields[name] = [part.strip() for part in fields[name].split(CSV_LIST_SEPARATOR) if part.strip()]
+                    fields[name] = [part.strip() for part in _split_list(fields[name]) if part.strip()]
             articles.append(_validated(source, line, fields, default_status))
     except csv.Error as error:
         raise ArticleImportError(f"{source}:{reader.line_num}: not valid CSV ({error})") from error
     return articles
+
+
+def _skip(text: str, position: int, characters: str = " \t\r\n") -> int:
+    while position < len(text) and text[position] in characters:
+        position += 1
+    return position
+
+
+def _articles_start(text: str, decoder: json.JSONDecoder) -> int:
+    """Where the value of the top-level object's last "articles" key starts (the one `json.loads` keeps), however
+    the key is spelled (escapes) and whatever strings before it hold."""
+    position, start = _skip(text, _skip(text, 0) + 1), -1
+    while position < len(text) and text[position] != "}":
+        key, position = decoder.raw_decode(text, position)
+        position = _skip(text, _skip(text, position) + 1)  # past the colon
+        if key == "articles":
+            start = position
+        _, position = decoder.raw_decode(text, position)
+        position = _skip(text, position, " \t\r\n,")
+    return start
 
 
 def _json_items(source: str, text: str) -> list[tuple[int, Any]]:
@@ -109,16 +156,17 @@ def _json_items(source: str, text: str) -> list[tuple[int, Any]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ArticleImportError(f"{source}:{error.lineno}: not valid JSON ({error.msg})") from error
+    except RecursionError as error:
+        raise ArticleImportError(f"{source}:1: the JSON is nested too deeply to be a list of articles") from error
     if isinstance(document, dict) and isinstance(document.get("articles"), list):
-        start = text.index("[", text.index('"articles"'))
+        start = _articles_start(text, decoder)
     elif isinstance(document, list):
-        start = text.index("[")
+        start = _skip(text, 0)
     else:
         raise ArticleImportError(f'{source}:1: expected a list of articles or {{"articles": [...]}}')
     items, position = [], start + 1
     while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
+        position = _skip(text, position, " \t\r\n,")
         if position >= len(text) or text[position] == "]":
             return items
         item, end = decoder.raw_decode(text, position)
@@ -280,12 +328,12 @@ def export_json(articles: Iterable[Article]) -> str:
 
 
 def export_csv(articles: Iterable[Article]) -> str:
-    """A CSV document that `parse_csv_text` imports back (questions and tags joined by '|')."""
+    """A CSV document that `parse_csv_text` imports back (questions and tags joined by '|', a '|' in one escaped)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in export_records(articles):
         for name in LIST_FIELDS:
-            record[name] = CSV_LIST_SEPARATOR.join(record[name])
+            record[name] = _join_list(record[name])
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
     return buffer.getvalue()

@@ -107,12 +107,46 @@ def test_the_same_id_in_two_files_refuses_the_second(sessions):
 def test_an_export_imports_back_unchanged(sessions, exporter, name):
     with sessions() as session:
         import_files(session, [("b.csv", CSV), ("c.json", JSON)], "mina")
-        create_article(session, ArticleCreate(id="draft-en", lang="en", title="Draft", body="Not yet."), "mina")
+        draft = ArticleCreate(
+            id="draft-en",
+            lang="en",
+            title="Draft",
+            body="Not yet.",
+            questions=["Visa | Mastercard accepted?", r"is C:\temp\ safe"],
+            tags=["a|b"],
+        )
+        create_article(session, draft, "mina")
         session.commit()
         articles = [get_article(session, i) for i in ("returns-en", "returns-ja", "refund-ko", "draft-en")]
         text = exporter(articles)
         report, _ = import_files(session, [(name, text)], "mina")
         assert report.unchanged == ["returns-en", "returns-ja", "refund-ko", "draft-en"]
+        assert get_article(session, "draft-en").questions == draft.questions
+
+
+def test_a_hand_written_csv_escapes_a_bar_inside_a_question():
+    text = "id,lang,title,body,questions\nc-en,en,Cards,We take cards.,Visa \\| Mastercard?|do you take Amex\n"
+    assert parse_file("cards.csv", text)[0].article.questions == ["Visa | Mastercard?", "do you take Amex"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"\\u0061rticles": [ARTICLE]}',  # the key written with an escape
+        '{"note": "articles", "drafts": [{"id": "decoy"}], "articles": [ARTICLE]}',  # the word in a string first
+        '{"x": "articles", "y": "[oops", "articles": [ARTICLE]}',
+        '{"articles": [{"id": "decoy"}], "articles": [ARTICLE]}',  # a repeated key: the last one counts, as in JSON
+    ],
+)
+def test_the_articles_of_a_json_object_are_found_however_it_is_written(text):
+    article = '{"id": "right-en", "lang": "en", "title": "Right", "body": "The right one."}'
+    (imported,) = parse_file("a.json", text.replace("ARTICLE", article))
+    assert imported.article.id == "right-en"
+
+
+def test_json_nested_too_deeply_is_refused_plainly():
+    with pytest.raises(ArticleImportError, match=r"deep\.json:1: the JSON is nested too deeply"):
+        parse_file("deep.json", "[" * 100_000 + "]" * 100_000)
 
 
 def test_read_sources_takes_a_folder_of_mixed_files(tmp_path):
