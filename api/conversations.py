@@ -290,6 +290,7 @@ def get_conversation_view(conversation_id: str, request: Request, credentials: C
 # What the customer may see in the live stream (anything else, such as an agent's internal note, never goes out).
 CUSTOMER_VISIBLE_SENDERS = ("customer", "bot", "agent", "system")
 EVENTS_POLL_SECONDS = 1.0
+MAX_EVENT_ID = 2**53 - 1  # message numbers are integers JavaScript holds exactly (and the database stores)
 # A stream ends after this and the browser reconnects: no proxy sees an idle connection, and a shutdown (which waits
 # for open responses) never waits longer.
 EVENTS_STREAM_SECONDS = 15.0
@@ -324,7 +325,7 @@ async def conversation_events(
     conversation_id: str,
     request: Request,
     credentials: CustomerCredentials,
-    after: Annotated[int, Query(ge=0, description="Send only messages numbered after this one.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="Send only messages numbered after this one.")] = 0,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> StreamingResponse:
     """Live updates as server-sent events: `message` for each new message (an agent's reply, say; its `id` is the
@@ -333,7 +334,9 @@ async def conversation_events(
     sessions = request.app.state.sessions
     with sessions() as session:
         _authorized(session, conversation_id, credentials)
-    seen = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+    # a header the browser echoes back: one that is not a message number this server could have sent is ignored
+    valid_header = last_event_id and last_event_id.isdigit() and int(last_event_id) <= MAX_EVENT_ID
+    seen = int(last_event_id) if valid_header else after
 
     async def stream() -> AsyncIterator[str]:
         nonlocal seen

@@ -53,3 +53,19 @@ def test_the_stream_needs_the_conversation_token(client, short_streams):
     assert client.get(url, headers={"Authorization": f"Bearer {other['token']}"}).status_code == 401
     missing = client.get("/api/v1/conversations/nope/events", headers={"Authorization": f"Bearer {other['token']}"})
     assert missing.status_code == 404
+
+
+def test_a_message_number_no_server_could_have_sent_is_refused_or_ignored(client, short_streams):
+    created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
+    auth = {"Authorization": f"Bearer {created['token']}"}
+    url = f"/api/v1/conversations/{created['id']}/events"
+    with client.app.state.sessions() as session:
+        record_message(session, get_conversation(session, created["id"]), "customer", "Where is my parcel?")
+        session.commit()
+    refused = client.get(f"{url}?after=99999999999999999999", headers=auth)
+    assert refused.status_code == 422 and "after" in refused.text
+    # a header too big to be one of ours is ignored: the stream starts from `after`, and keeps going
+    resumed = client.get(url, headers={**auth, "Last-Event-ID": "99999999999999999999"})
+    assert resumed.status_code == 200
+    texts = [data["text"] for name, data, _ in _events(resumed.text) if name == "message"]
+    assert texts == ["Where is my parcel?"]
