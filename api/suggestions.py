@@ -6,11 +6,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import EditorDep
-from kb.articles import ArticleNotFound
-from kb.suggestions import Suggestion, SuggestionError, accept, merge, pending_suggestions, reject
+from kb.articles import ArticleNotFound, clean_text
+from kb.suggestions import (
+    Suggestion,
+    SuggestionError,
+    SuggestionIncomplete,
+    accept,
+    merge,
+    pending_suggestions,
+    reject,
+)
 
 router = APIRouter(prefix="/api/v1/suggestions", tags=["editor"])
 SuggestionId = Annotated[int, Path(ge=1, le=2_147_483_647)]
@@ -42,6 +50,11 @@ class AcceptIn(BaseModel):
     body: str | None = Field(default=None, min_length=1, max_length=50_000)
     question: str | None = Field(default=None, min_length=1, max_length=300)
 
+    @field_validator("title", "body", "question")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        return None if value is None else clean_text(value)
+
 
 class MergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -65,6 +78,8 @@ def _review(request: Request, action) -> SuggestionOut:
             return suggestion_out(action(session))
         except ArticleNotFound as error:
             raise HTTPException(404, str(error)) from error
+        except SuggestionIncomplete as error:
+            raise HTTPException(422, str(error)) from error
         except SuggestionError as error:
             raise HTTPException(409, str(error)) from error
 

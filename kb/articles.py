@@ -38,6 +38,15 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
 
 
+def clean_text(value: str) -> str:
+    """An editor's text in normal form without control characters (tabs and line breaks kept), stripped; a
+    ValueError if nothing is left."""
+    cleaned = _clean(value).strip()
+    if not cleaned:
+        raise ValueError("must not be empty (or only control characters)")
+    return cleaned
+
+
 class ArticleFields(BaseModel):
     """Fields an editor may set on create or update."""
 
@@ -55,12 +64,12 @@ class ArticleFields(BaseModel):
     @field_validator("title", "body")
     @classmethod
     def _no_control_characters(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        cleaned = _clean(value).strip()
-        if not cleaned:
-            raise ValueError("must not be empty")
-        return cleaned
+        return None if value is None else clean_text(value)
+
+    @field_validator("questions", "tags")
+    @classmethod
+    def _no_control_characters_in_items(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else [clean_text(value) for value in values]
 
 
 class ArticleCreate(ArticleFields):

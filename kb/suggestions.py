@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -36,6 +37,10 @@ SuggestionKind = Literal["alt_question", "new_article"]
 
 class SuggestionError(ArticleError):
     """A review step that cannot be done; the message says why."""
+
+
+class SuggestionIncomplete(SuggestionError):
+    """The suggestion lacks what an article needs (a title, a body): the editor must give it."""
 
 
 class Suggestion(KBBase):
@@ -191,18 +196,22 @@ def accept(
     if suggestion.kind == "alt_question":
         article = _add_phrasings(session, suggestion.article_id, suggestion, editor)
     else:
-        article = create_article(
-            session,
-            ArticleCreate(
+        try:
+            draft = ArticleCreate(
                 lang=suggestion.lang,
                 title=(title or suggestion.title or suggestion.question)[:300],
                 body=body or suggestion.body or "",
                 questions=suggestion.questions,
                 tags=suggestion.tags,
                 status="published",
-            ),
-            author=editor,
-        )
+            )
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise SuggestionIncomplete(
+                f"suggestion {suggestion_id} cannot be published as it stands ({problems}): give the missing "
+                "title or body with the accept request, or edit the suggestion"
+            ) from error
+        article = create_article(session, draft, author=editor)
         article.source_tickets = list(suggestion.tickets)
         suggestion.article_id = article.id
     _decide(suggestion, "accepted", editor)

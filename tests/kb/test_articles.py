@@ -35,7 +35,15 @@ def test_duplicate_id_is_a_conflict(sessions):
 
 @pytest.mark.parametrize(
     "fields",
-    [{"title": "   "}, {"lang": "fr"}, {"body": "x" * 50_001}, {"id": "Not A Slug"}, {"unknown": 1}],
+    [
+        {"title": "   "},
+        {"lang": "fr"},
+        {"body": "x" * 50_001},
+        {"id": "Not A Slug"},
+        {"unknown": 1},
+        {"questions": ["\u0000"]},
+        {"tags": ["\u0007 "]},
+    ],
 )
 def test_bad_articles_are_refused(fields):
     with pytest.raises(ValidationError):
@@ -57,3 +65,8 @@ def test_import_errors_name_the_file_and_line(tmp_path):
     missing.write_text("---\nlang: en\n---\nbody", encoding="utf-8")
     with pytest.raises(ArticleImportError, match=r"missing\.md: field 'title'"):
         parse_markdown(missing)
+
+
+def test_control_characters_are_taken_out_of_questions_and_tags():
+    article = ArticleCreate(lang="en", title="T", body="B", questions=["where\u0000 is it"], tags=["ship\u200bping"])
+    assert article.questions == ["where is it"] and article.tags == ["shipping"]
