@@ -80,10 +80,10 @@ class TicketWorkflow:
         record(ticket, actor, "status", now, **{"from": before, "to": to}, **detail)
 
     def claim(self, session: Session, ticket_id: int, agent: str) -> Ticket:
-        """Take the ticket: the agent becomes its assignee and a new ticket opens."""
+        """Take the ticket: the agent becomes its assignee and a new ticket opens (a resolved one reopens)."""
         ticket, now = self.get(session, ticket_id), self.clock.now()
-        if ticket.status in ("resolved", "closed"):
-            check_transition(ticket, "open", "claim")
+        if ticket.status in ("resolved", "closed"):  # a resolved ticket reopens; a closed one refuses
+            self.reopen(session, ticket_id, agent, reason="claimed again")
         previous = ticket.assignee
         ticket.assignee = agent
         record(ticket, agent, "claimed", now, previous_assignee=previous)
@@ -97,11 +97,12 @@ class TicketWorkflow:
     ) -> tuple[Ticket, Message]:
         """Send the agent's reply into the customer's conversation; the bot stays silent while the agent owns it.
 
-        The first reply meets the first-response target. `wait_for_customer` puts the ticket in pending_customer,
-        which pauses the SLA clock until the customer answers."""
+        The first reply meets the first-response target; a reply to a resolved ticket reopens it.
+        `wait_for_customer` puts the ticket in pending_customer, which pauses the SLA clock until the customer
+        answers."""
         ticket, now = self.get(session, ticket_id), self.clock.now()
-        if ticket.status in ("resolved", "closed"):
-            check_transition(ticket, "open", "reply to")
+        if ticket.status in ("resolved", "closed"):  # a resolved ticket reopens; a closed one refuses
+            self.reopen(session, ticket_id, agent, reason="replied to after it was resolved")
         message = record_message(session, ticket.conversation, "agent", text, {"agent": agent})
         message.created_at = now
         ticket.conversation.state = "agent"

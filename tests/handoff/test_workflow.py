@@ -74,6 +74,29 @@ def test_reopen_gives_a_fresh_resolution_deadline_and_silences_the_bot(sessions,
         assert ticket.resolution_due.replace(tzinfo=None) == tokyo(21, 17).replace(tzinfo=None)  # 16 h: Mon + Tue
 
 
+@pytest.mark.parametrize("action", ["claim", "reply"])
+def test_claiming_or_replying_to_a_resolved_ticket_reopens_it_and_a_closed_one_refuses(
+    sessions, workflow, hand_off, action
+):
+    ticket_id = hand_off("where is my parcel")
+    act = {
+        "claim": lambda session: workflow.claim(session, ticket_id, "Ken"),
+        "reply": lambda session: workflow.reply(session, ticket_id, "Ken", "One more thing: it ships tomorrow."),
+    }[action]
+    with sessions() as session:
+        workflow.resolve(session, ticket_id, "Aiko", "sent the tracking link")
+        act(session)
+        session.commit()
+        ticket = session.get(Ticket, ticket_id)
+        assert (ticket.status, ticket.conversation.state, ticket.resolved_at) == ("open", "agent", None)
+        reopened = [e for e in ticket.history if e.action == "status" and e.detail.get("from") == "resolved"]
+        assert [(e.actor, e.detail["to"]) for e in reopened] == [("Ken", "open")]
+        workflow.resolve(session, ticket_id, "Ken", "shipped")
+        workflow.close(session, ticket_id, "Ken")
+        with pytest.raises(InvalidTransition, match="it is final"):
+            act(session)
+
+
 def test_a_resolved_ticket_closes_itself_unless_reopened(sessions, workflow, policies, clock, hand_off):
     ticket_id = hand_off("where is my parcel")
     with sessions() as session:
