@@ -33,7 +33,7 @@ from api.schemas import (
     TicketBrief,
 )
 from api.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, bot_says, say
-from bot.actions.actions import name_in
+from bot.actions.actions import email_in, name_in
 from bot.actions.texts import queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
 from handoff.incidents import open_incident_of
@@ -147,6 +147,8 @@ def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     stored = redact(text).text
     if not _answers_contact_field(text, asked):
         return stored, stored
+    if asked == "customer_email" and (address := email_in(stored)):  # one the redaction patterns do not know
+        stored = stored.replace(address, EMAIL_REMOVED)
     return NAME_GIVEN_IN_FORM if asked == "customer_name" else stored, redact(text, contact_details=False).text
 
 

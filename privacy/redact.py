@@ -49,7 +49,13 @@ _FOLD = str.maketrans(
         **dict.fromkeys("ー‐‑‒–—―−", "-"),
     }
 )
-_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,}(?![A-Za-z0-9\-])")
+# Latin, Greek and Cyrillic letters beyond ASCII too (anné@exämple.com), not CJK or Hangul: an address typed
+# straight after Japanese or Korean words must not take them with it.
+_EMAIL_LETTERS = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_EMAIL = re.compile(
+    rf"(?<![{_EMAIL_LETTERS}0-9._%+\-])[{_EMAIL_LETTERS}0-9._%+\-]+@(?:[{_EMAIL_LETTERS}0-9\-]+\.)+"
+    rf"[{_EMAIL_LETTERS}]{{2,}}(?![{_EMAIL_LETTERS}0-9\-])"
+)
 _PHONE = re.compile(
     r"(?<![A-Za-z0-9_+#/.\-])(?:"
     r"\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,5}"  # international

@@ -31,6 +31,8 @@ NAME_PREFIXES = re.compile(
 )
 NAME_SUFFIXES = re.compile(r"\s*(です|と申します|といいます|입니다|이에요|예요|라고 합니다)[。.!！]*$")
 NAME_MAX_CHARS = 100
+EMAIL_MAX_CHARS = 254
+EMAIL_WRAPPERS = "<>()[],;:。、"
 
 
 def name_in(answer: str) -> str | None:
@@ -42,6 +44,13 @@ def name_in(answer: str) -> str | None:
     if not 0 < len(name) <= NAME_MAX_CHARS or "@" in name or name.startswith("/") or "?" in name or "？" in name:
         return None
     return name if any(c.isalpha() for c in name) else None
+
+
+def email_in(answer: str) -> str | None:
+    """The email address in the customer's answer to the form's email question (the first word that is one, as
+    typed), or None. Examples in tests/bot/test_form_answers.py."""
+    words = (w.strip(EMAIL_WRAPPERS) for w in str(answer or "").split())
+    return next((w for w in words if EMAIL_ADDRESS.match(w) and len(w) <= EMAIL_MAX_CHARS), None)
 
 
 def _lang(tracker: Tracker) -> str:
@@ -248,8 +257,7 @@ class ValidateHandoffForm(FormValidationAction):
     def validate_customer_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        candidates = [w.strip("<>()[],;:。、") for w in str(value or "").split()]
-        email = next((w for w in candidates if EMAIL_ADDRESS.match(w) and len(w) <= 254), None)
+        email = email_in(str(value or ""))
         if email:
             return {"customer_email": email.lower()}
         return self._reject("customer_email", dispatcher, tracker)

@@ -1,3 +1,6 @@
+import pytest
+
+
 def _start(client, **body):
     response = client.post("/api/v1/conversations", json=body)
     assert response.status_code == 201
@@ -53,6 +56,21 @@ def test_bad_conversation_fields_are_refused(client):
 def test_health_reports_the_knowledge_base_and_rasa(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["rasa"] == "down" and health["articles"] >= 30
+
+
+@pytest.mark.parametrize("address", ["anné@exämple.com", "山田@例え.jp", "<taro@example.jp>"])
+def test_whatever_address_the_form_takes_is_not_stored(client, monkeypatch, address):
+    async def send(conversation_id, text, metadata):  # the form asks for the email address first
+        asking = text == "/ask_human"
+        return [{"text": "Your email?"}] + ([{"custom": {"form_field": "customer_email"}}] if asking else [])
+
+    monkeypatch.setattr(client.app.state.rasa, "send", send)
+    conversation_id, auth = _start(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    for text in ("/ask_human", f"my email is {address}, thanks"):
+        assert client.post(url, json={"text": text}, headers=auth).status_code == 200
+    stored = client.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()["transcript"][2]["text"]
+    assert address.strip("<>") not in stored and "[email removed]" in stored and stored.startswith("my email is")
 
 
 def test_rasa_down_still_answers_confident_questions_from_the_kb(client):

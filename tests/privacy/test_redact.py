@@ -66,6 +66,9 @@ def test_luhn():
         ("taro＠ｅｘａｍｐｌｅ．ｊｐ", EMAIL),  # typed full-width
         ("Reach me at ALEX@Example.COM.", "Reach me at [email removed]."),
         ("09012345678@docomo.ne.jp", EMAIL),  # one email, not a phone number inside it
+        ("my email is anné@exämple.com", "my email is [email removed]"),
+        ("пишите на иван@пример.рф", "пишите на [email removed]"),
+        ("メールはanné@exämple.comです", "メールは[email removed]です"),
     ],
 )
 def test_email_addresses_are_removed(text, expected):
