@@ -222,7 +222,7 @@ def summarize(body: str, limit: int = 400) -> str:
     """The first paragraph of a Markdown body, as plain text, for the bot's short answer."""
     for paragraph in re.split(r"\n\s*\n", body.strip()):
         text = re.sub(r"[*_`#>]+", "", paragraph).strip()
-        if text:
+        if re.search(r"[^\W_]", text):  # a rule (---) or a table's border is no summary
             return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
     return ""
 
@@ -417,7 +417,7 @@ class KnowledgeBase:
             group=article.group,
             lang=article.lang,
             title=article.title,
-            summary=summarize(article.body),
+            summary=summarize(article.body) or article.title,  # a body of only markup still says something
             topic=article.topic,
             tags=tuple(article.tags),
         )

@@ -170,3 +170,16 @@ def test_articles_that_score_the_same_are_ranked_by_id(sessions, embedder, tmp_p
     for mode in ("hybrid", "lexical"):
         ranked = [c.article.id for c in kb.search("when are you open", mode=mode).candidates]
         assert ranked == ["twin-a", "twin-b", "twin-c"], mode
+
+
+def test_an_article_whose_body_is_only_markup_is_summarised_by_its_title(small_kb, sessions):
+    with sessions() as session:
+        article = create_article(
+            session,
+            ArticleCreate(lang="en", title="Recycling old electronics", body="***\n\n---", status="published"),
+            author="test",
+        )
+        session.commit()
+        small_kb.refresh_article(article)
+    best = small_kb.search("recycling old electronics").best
+    assert best.article.id == article.id and best.article.summary == "Recycling old electronics"
