@@ -32,7 +32,7 @@ from api.schemas import (
     MessagesOut,
     TicketBrief,
 )
-from api.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, bot_says, say
+from api.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, bot_intents, bot_says, say
 from bot.actions.actions import email_in, name_in
 from bot.actions.texts import queue_name, reply_expectation
 from handoff import ArticleTried, HandoffRequest
@@ -137,6 +137,22 @@ def customer_question(text: str) -> str | None:
     return " ".join(text.split())
 
 
+PAYLOAD = re.compile(r"/(\w+)(\{.*\})?", re.DOTALL)
+
+
+def typed_text(text: str) -> str:
+    """The message as the bot must read it: a button's /payload (an intent of the bot's domain) as it is; anything
+    else typed with a leading '/' without it, so no customer can send Rasa a command (/restart, /session_start).
+
+    >>> typed_text('/choose_article{"article_id":"x"}'), typed_text("/restart"), typed_text("//")
+    ('/choose_article{"article_id":"x"}', 'restart', '?')
+    """
+    match = PAYLOAD.fullmatch(text)
+    if not text.startswith("/") or (match and match.group(1) in bot_intents()):
+        return text
+    return text.lstrip("/").strip() or "?"
+
+
 def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     """What to store of the customer's message, and what to tell the bot.
 
@@ -144,6 +160,7 @@ def _texts_for(text: str, asked: str | None) -> tuple[str, str]:
     email question goes to the bot as typed (the form fills the ticket's contact fields from it) and is stored as a
     placeholder, or with the address removed; any other message goes to the bot as it is stored, so descriptions,
     questions and suggestions made from it carry no contact details either."""
+    text = typed_text(text)
     stored = redact(text).text
     if not _answers_contact_field(text, asked):
         return stored, stored
@@ -187,7 +204,7 @@ def _receive(sessions, conversation_id: str, body: MessageIn, credentials, limit
         session.flush()  # a concurrent send with the same key fails here (IntegrityError)
         if conversation.state == "resolved":
             conversation.state = "bot"
-        question = "" if _answers_contact_field(body.text, asked) else stored
+        question = "" if _answers_contact_field(typed_text(body.text), asked) else stored
         received = _Received(message.id, bot_text=bot_text, question=question, lang=conversation.lang)
         ticket = open_ticket(session, conversation.id)
         if conversation.state != "bot" and ticket is not None:

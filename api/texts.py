@@ -69,6 +69,12 @@ def _bot_responses() -> dict[str, list[dict[str, Any]]]:
     return yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
 
 
+@cache
+def bot_intents() -> frozenset[str]:
+    """The intents of the bot's domain: what a button's /payload may name."""
+    return frozenset(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
+
+
 def bot_says(response: str, lang: str, **values: str) -> str:
     """One of the bot's replies (bot/domain.yml) in `lang`, so the API words a ticket's creation as the bot does.
 

@@ -147,3 +147,19 @@ def test_contact_details_reach_the_form_that_asked_for_them_but_are_never_stored
         None,
         None,
     ]
+
+
+def test_a_typed_command_reaches_the_bot_as_text_and_buttons_as_payloads(client, monkeypatch):
+    heard = []
+
+    async def send(conversation_id, text, metadata):
+        heard.append(text)
+        return [{"text": "Okay."}]
+
+    monkeypatch.setattr(client.app.state.rasa, "send", send)
+    conversation_id, auth = _start(client)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    said = ["/restart", "/session_start", "/affirm", '/choose_article{"article_id":"none"}', "/ask_human please"]
+    for text in said:
+        assert client.post(url, json={"text": text}, headers=auth).status_code == 200
+    assert heard == ["restart", "session_start", "/affirm", '/choose_article{"article_id":"none"}', "ask_human please"]
