@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AgentDep
+from api.schemas import Input
 from handoff.incidents import Incident, IncidentAlreadyResolved, IncidentNotFound, get_incident, list_incidents
 from handoff.incidents import resolve_incident as resolve
 
@@ -38,7 +39,7 @@ class IncidentOut(BaseModel):
     tickets: list[IncidentTicketOut]
 
 
-class ResolveIncidentIn(BaseModel):
+class ResolveIncidentIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     resolution: str | None = Field(default=None, max_length=5000)

@@ -28,7 +28,8 @@ logger = logging.getLogger("tierzero")
 def _readable(errors: list[dict]) -> str:
     parts = []
     for error in errors:
-        where = ".".join(str(p) for p in error.get("loc", []) if p != "body") or "request"
+        loc = list(error.get("loc", []))
+        where = ".".join(str(p) for p in (loc[1:] if loc[:1] == ["body"] else loc)) or "request"  # a field "body" too
         parts.append(f"{where}: {error.get('msg', 'invalid value')}")
     return "; ".join(parts)
 

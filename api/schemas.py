@@ -3,19 +3,46 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from handoff import EMAIL_ADDRESS
 from kb.lang import normalize
 
 Lang = Literal["en", "ja", "ko"]
+
+
+def without_control_characters(text: str) -> str:
+    r"""The text without control characters (tabs and line breaks kept) or lone surrogates: NUL and the like mean
+    nothing to a reader and PostgreSQL refuses them.
+
+    >>> without_control_characters("A\x00B\tC\x07")
+    'AB\tC'
+    """
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, and control characters are taken out of every text field before
+    it is checked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_control_characters(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: without_control_characters(v) if isinstance(v, str) else v for k, v in data.items()}
+
+
 CLIENT_MESSAGE_ID = re.compile(r"[!-~]{1,64}")
 
 
-class ConversationCreate(BaseModel):
+class ConversationCreate(Input):
     model_config = ConfigDict(extra="forbid")
 
     lang: Lang = "en"
@@ -29,7 +56,7 @@ class ConversationCreated(BaseModel):
     state: str
 
 
-class MessageIn(BaseModel):
+class MessageIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(max_length=20_000, description="What the customer typed (or a button's payload).")
@@ -175,7 +202,7 @@ def _has_text(value: str) -> str:
     return value.strip()
 
 
-class ReplyIn(BaseModel):
+class ReplyIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=10_000, description="What the customer will read.")
@@ -185,14 +212,14 @@ class ReplyIn(BaseModel):
     _text = field_validator("text")(_has_text)
 
 
-class NoteIn(BaseModel):
+class NoteIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=10_000, description="Internal: never shown to the customer.")
     _text = field_validator("text")(_has_text)
 
 
-class EscalateIn(BaseModel):
+class EscalateIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     queue: str | None = Field(default=None, max_length=40)
@@ -201,7 +228,7 @@ class EscalateIn(BaseModel):
     _reason = field_validator("reason")(_has_text)
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     resolution: str = Field(min_length=1, max_length=5000, description="What solved the problem.")
@@ -209,7 +236,7 @@ class ResolveIn(BaseModel):
     _resolution = field_validator("resolution")(_has_text)
 
 
-class ReopenIn(BaseModel):
+class ReopenIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(default=None, max_length=2000)
@@ -239,7 +266,7 @@ def _check(pattern: re.Pattern[str], message: str):
     return check
 
 
-class HandoffIn(BaseModel):
+class HandoffIn(Input):
     """The customer's details for a person to take over: from the widget's form, whether or not the bot is up."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

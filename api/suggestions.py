@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import EditorDep
+from api.schemas import Input
 from kb.articles import ArticleNotFound, clean_text
 from kb.suggestions import (
     Suggestion,
@@ -43,7 +44,7 @@ class SuggestionOut(BaseModel):
     reason: str | None
 
 
-class AcceptIn(BaseModel):
+class AcceptIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
@@ -52,17 +53,17 @@ class AcceptIn(BaseModel):
 
     @field_validator("title", "body", "question")
     @classmethod
-    def _readable(cls, value: str | None) -> str | None:
+    def _has_readable_text(cls, value: str | None) -> str | None:
         return None if value is None else clean_text(value)
 
 
-class MergeIn(BaseModel):
+class MergeIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     article_id: str = Field(min_length=1, max_length=120)
 
 
-class RejectIn(BaseModel):
+class RejectIn(Input):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)

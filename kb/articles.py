@@ -66,6 +66,11 @@ class ArticleFields(BaseModel):
     def _no_control_characters(cls, value: str | None) -> str | None:
         return None if value is None else clean_text(value)
 
+    @field_validator("topic", "product")
+    @classmethod
+    def _no_control_characters_in_labels(cls, value: str | None) -> str | None:
+        return None if value is None else _clean(value).strip()
+
     @field_validator("questions", "tags")
     @classmethod
     def _no_control_characters_in_items(cls, values: list[str] | None) -> list[str] | None:

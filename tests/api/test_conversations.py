@@ -1,4 +1,7 @@
 import pytest
+from sqlalchemy import select
+
+from handoff.models import Ticket
 
 
 def _start(client, **body):
@@ -163,3 +166,25 @@ def test_a_typed_command_reaches_the_bot_as_text_and_buttons_as_payloads(client,
     for text in said:
         assert client.post(url, json={"text": text}, headers=auth).status_code == 200
     assert heard == ["restart", "session_start", "/affirm", '/choose_article{"article_id":"none"}', "ask_human please"]
+
+
+def test_control_characters_are_taken_out_of_the_details_form(client):
+    conversation_id, auth = _start(client)
+    details = {
+        "name": "A\u0000B",
+        "email": "ab@example.com\u0000",
+        "description": "h\u0000elp with my order",
+        "order_id": "A-1\u0007",
+    }
+    response = client.post(f"/api/v1/conversations/{conversation_id}/handoff", json=details, headers=auth)
+    assert response.status_code in (200, 201), response.text
+    with client.app.state.sessions() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)).one()
+        assert (ticket.customer_name, ticket.customer_email) == ("AB", "ab@example.com")
+        assert "\u0000" not in ticket.description and "help with my order" in ticket.description
+    refused = client.post(
+        f"/api/v1/conversations/{conversation_id}/handoff",
+        json={**details, "name": "\u0000\u0001"},
+        headers=auth,
+    )
+    assert refused.status_code == 422 and "enter your name" in refused.text

@@ -70,7 +70,7 @@ def test_edits_that_leave_nothing_readable_are_refused_and_nothing_is_published(
     for edit in ({"title": "   "}, {"title": "\u0000\u0000"}, {"body": "\u0000"}, {"question": "\u0007"}):
         refused = client.post(url, json=edit, headers=editor)
         assert refused.status_code == 422, edit
-        assert "must not be empty" in refused.text
+        assert refused.json()["detail"].startswith(next(iter(edit)))  # names the field
     assert [s["id"] for s in client.get("/api/v1/suggestions", headers=editor).json()] == [suggestion_id]
     accepted = client.post(url, json={"title": "Refurbished\u0000 phones"}, headers=editor)
     assert accepted.status_code == 200

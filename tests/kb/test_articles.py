@@ -67,6 +67,8 @@ def test_import_errors_name_the_file_and_line(tmp_path):
         parse_markdown(missing)
 
 
-def test_control_characters_are_taken_out_of_questions_and_tags():
-    article = ArticleCreate(lang="en", title="T", body="B", questions=["where\u0000 is it"], tags=["ship\u200bping"])
-    assert article.questions == ["where is it"] and article.tags == ["shipping"]
+def test_control_characters_are_taken_out_of_questions_tags_and_labels():
+    article = ArticleCreate(
+        lang="en", title="T", body="B", questions=["where\u0000 is it"], tags=["ship\u200bping"], product="App\u0000"
+    )
+    assert article.questions == ["where is it"] and article.tags == ["shipping"] and article.product == "App"
