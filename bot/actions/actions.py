@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +27,15 @@ MAX_FORM_FAILURES = 2
 MAX_ARTICLES_TRIED = 10
 NAME_PREFIXES = re.compile(
     r"^(my name is|my name's|i am|i'm|this is|it's|name:|私の名前は|名前は|わたしは|私は|제 이름은|저는|이름은)\s*",
+    re.IGNORECASE,
+)
+# What a customer who leaves the form says (every `cancel` example of nlu_data/nlu.yml has one; a test keeps it so).
+# The classifier also takes some answers for a cancel ("Robert", near "abort"): without one of these words, a
+# message the form asked for is its answer.
+CANCEL_WORDS = re.compile(
+    r"\b(cancel|stop|never\s?mind|forget|quit|exit|abort|drop|don't want|changed my mind)\b"
+    r"|やめ|止め|キャンセル|もういい|中止|したくない|取り消|ストップ|終了"
+    r"|그만|취소|중단|관둘|싫어|안 할|멈춰|나갈|없던 일",
     re.IGNORECASE,
 )
 NAME_SUFFIXES = re.compile(r"\s*(です|と申します|といいます|입니다|이에요|예요|라고 합니다)[。.!！]*$")
@@ -215,12 +224,17 @@ class ActionDeclineHandoff(Action):
 
 
 class ActionCancelHandoff(Action):
-    """Leave the form without creating a ticket."""
+    """Leave the form without creating a ticket, when the customer says so (`CANCEL_WORDS`, or the cancel button);
+    an answer the classifier took for a cancel goes back to the form as the answer it is."""
 
     def name(self) -> str:
         return "action_cancel_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        asked = tracker.get_slot("requested_slot")
+        if tracker.active_loop_name and asked and not text.startswith("/") and not CANCEL_WORDS.search(text):
+            return [SlotSet(asked, text), FollowupAction("handoff_form")]  # the answer, checked as any other
         dispatcher.utter_message(response="utter_handoff_cancelled")
         return [
             ActiveLoop(None),

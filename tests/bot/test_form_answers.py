@@ -1,8 +1,11 @@
 """The handoff form's reading of the customer's answers (bot/actions/actions.py), in the app's environment."""
 
-import pytest
+from pathlib import Path
 
-from bot.actions.actions import NAME_MAX_CHARS, email_in, name_in
+import pytest
+import yaml
+
+from bot.actions.actions import CANCEL_WORDS, NAME_MAX_CHARS, email_in, name_in
 
 
 @pytest.mark.parametrize(
@@ -39,3 +42,11 @@ def test_a_name_is_taken_from_the_answer_and_anything_that_cannot_be_one_is_refu
 )
 def test_an_email_address_is_found_in_the_answer(answer, email):
     assert email_in(answer) == email
+
+
+def test_every_way_of_cancelling_the_nlu_data_teaches_says_a_cancel_word():
+    nlu = yaml.safe_load((Path(__file__).resolve().parents[2] / "nlu_data" / "nlu.yml").read_text(encoding="utf-8"))
+    (examples,) = [entry["examples"] for entry in nlu["nlu"] if entry.get("intent") == "cancel"]
+    lines = [line.removeprefix("- ").strip() for line in examples.splitlines() if line.strip()]
+    assert len(lines) > 20 and [line for line in lines if not CANCEL_WORDS.search(line)] == []
+    assert not [name for name in ("Robert", "Roberta", "Alex Kim", "山田太郎", "김민수") if CANCEL_WORDS.search(name)]

@@ -91,6 +91,14 @@ def test_the_form_can_be_cancelled(system):
     assert cancelled["ticket"] is None and cancelled["state"] == "bot"
 
 
+def test_a_name_the_classifier_takes_for_a_cancel_is_still_the_name(system):
+    chat = Chat(system, "en")
+    chat.say("I want to talk to a person")
+    answered = chat.say("Robert")  # near "abort" for the intent classifier
+    assert "email" in chat.texts(answered) and "cancelled" not in chat.texts(answered)
+    assert "cancelled" in chat.texts(chat.say("stop, I changed my mind"))
+
+
 def test_a_question_given_for_the_name_is_not_taken_for_one_and_stays_in_the_transcript(system):
     chat = Chat(system, "en")
     assert "name" in chat.texts(chat.say("I want to talk to a real person"))
