@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.auth import AgentDep
 from api.schemas import Input
@@ -40,8 +40,6 @@ class IncidentOut(BaseModel):
 
 
 class ResolveIncidentIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     resolution: str | None = Field(default=None, max_length=5000)
 
 

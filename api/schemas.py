@@ -43,8 +43,6 @@ CLIENT_MESSAGE_ID = re.compile(r"[!-~]{1,64}")
 
 
 class ConversationCreate(Input):
-    model_config = ConfigDict(extra="forbid")
-
     lang: Lang = "en"
     name: str | None = Field(default=None, max_length=120)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_ADDRESS.pattern)
@@ -57,8 +55,6 @@ class ConversationCreated(BaseModel):
 
 
 class MessageIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     text: str = Field(max_length=20_000, description="What the customer typed (or a button's payload).")
     client_message_id: str | None = Field(
         default=None,
@@ -203,8 +199,6 @@ def _has_text(value: str) -> str:
 
 
 class ReplyIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     text: str = Field(min_length=1, max_length=10_000, description="What the customer will read.")
     wait_for_customer: bool = Field(
         default=False, description="Put the ticket in pending_customer (pauses the SLA clock until they answer)."
@@ -213,15 +207,11 @@ class ReplyIn(Input):
 
 
 class NoteIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     text: str = Field(min_length=1, max_length=10_000, description="Internal: never shown to the customer.")
     _text = field_validator("text")(_has_text)
 
 
 class EscalateIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     queue: str | None = Field(default=None, max_length=40)
     tier: int | None = Field(default=None, ge=2, le=3)
     reason: str = Field(min_length=1, max_length=2000)
@@ -229,16 +219,12 @@ class EscalateIn(Input):
 
 
 class ResolveIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     resolution: str = Field(min_length=1, max_length=5000, description="What solved the problem.")
     article_id: str | None = Field(default=None, max_length=120, description="The article that answered it.")
     _resolution = field_validator("resolution")(_has_text)
 
 
 class ReopenIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     reason: str | None = Field(default=None, max_length=2000)
 
 
@@ -269,7 +255,7 @@ def _check(pattern: re.Pattern[str], message: str):
 class HandoffIn(Input):
     """The customer's details for a person to take over: from the widget's form, whether or not the bot is up."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     name: str = Field(max_length=100)
     email: str = Field(max_length=254)

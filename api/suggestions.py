@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from api.auth import EditorDep
 from api.schemas import Input
@@ -45,8 +45,6 @@ class SuggestionOut(BaseModel):
 
 
 class AcceptIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     title: str | None = Field(default=None, min_length=1, max_length=300)
     body: str | None = Field(default=None, min_length=1, max_length=50_000)
     question: str | None = Field(default=None, min_length=1, max_length=300)
@@ -58,14 +56,10 @@ class AcceptIn(Input):
 
 
 class MergeIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     article_id: str = Field(min_length=1, max_length=120)
 
 
 class RejectIn(Input):
-    model_config = ConfigDict(extra="forbid")
-
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -65,14 +65,18 @@ def say(table: dict[str, str], lang: str, **values: str) -> str:
 
 
 @cache
+def _domain() -> dict[str, Any]:
+    return yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
+
+
 def _bot_responses() -> dict[str, list[dict[str, Any]]]:
-    return yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["responses"]
+    return _domain()["responses"]
 
 
 @cache
 def bot_intents() -> frozenset[str]:
     """The intents of the bot's domain: what a button's /payload may name."""
-    return frozenset(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
+    return frozenset(_domain()["intents"])
 
 
 def bot_says(response: str, lang: str, **values: str) -> str:
