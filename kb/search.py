@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.classifier import MAX_TRAINING_PASSAGES, ArticleClassifier
-from kb.embeddings import Embedder, QueryVectors
+from kb.embeddings import Embedder, QueryVectors, same_vectors_as
 from kb.index import Passage, VectorIndex
 from kb.lang import detect_language, normalize
 from kb.lexical import BM25Index
@@ -277,9 +277,8 @@ class KnowledgeBase:
         self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
         self.retrieval = retrieval or RetrievalSettings()
         self._write_lock = threading.Lock()
-        self.vectors = VectorIndex.load(self.index_dir, embedder.name, embedder.dim) or VectorIndex(
-            embedder.name, embedder.dim
-        )
+        saved = VectorIndex.load(self.index_dir, embedder.name, embedder.dim, also=same_vectors_as(embedder.name))
+        self.vectors = saved or VectorIndex(embedder.name, embedder.dim)
         self.lexical = BM25Index()
         self.articles: dict[str, ArticleView] = {}
         self._translations: dict[tuple[str, str], ArticleView] = {}  # (group, lang) → article, for _prefer_language

@@ -37,6 +37,14 @@ def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
         VectorIndex.load(tmp_path / "index", "model-b", 2)
 
 
+def test_an_index_of_a_model_with_the_same_vectors_loads_and_becomes_this_models(tmp_path):
+    VectorIndex("engine-a", 2).save(tmp_path / "index")
+    loaded = VectorIndex.load(tmp_path / "index", "engine-b", 2, also=("engine-a",))
+    assert loaded is not None and loaded.model == "engine-b"
+    with pytest.raises(IndexMismatchError):
+        VectorIndex.load(tmp_path / "index", "engine-b", 2, also=("engine-c",))
+
+
 def test_an_index_of_an_older_format_is_not_loaded_so_sync_embeds_again(tmp_path):
     VectorIndex("m", 2).save(tmp_path / "index")
     meta = json.loads((tmp_path / "index" / "meta.json").read_text(encoding="utf-8"))

