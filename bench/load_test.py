@@ -47,17 +47,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def family(pid: int) -> list[int]:
+    """The process and every process it started that still runs (a server's embedding process, say)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        parents.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo += parents.get(found[-1], [])
+    return found
+
+
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the process and of the processes it started."""
+    total = 0.0
+    for member in family(pid):
+        try:
+            lines = Path(f"/proc/{member}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU time the process (and, with `children`, the processes it started) used so far."""
+    total = 0.0
+    for member in family(pid) if children else [pid]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def script(index: int, turns: int, rng: random.Random) -> list[str]:
@@ -128,7 +155,8 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
     sampler = asyncio.create_task(sample_memory())
     limits = httpx.Limits(max_connections=conversations + 10)
     pids = {**{name: process.pid for name, process in system.processes.items()}, "load client": os.getpid()}
-    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    # the servers with the processes they started; the load client alone (the servers are its children)
+    cpu_before = {name: cpu_seconds(pid, children=name != "load client") for name, pid in pids.items()}
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=system.api_url, timeout=60, limits=limits) as client:
         await asyncio.gather(
@@ -138,7 +166,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
             )
         )
     elapsed = time.perf_counter() - started
-    cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    cpu = {name: cpu_seconds(pid, children=name != "load client") - cpu_before[name] for name, pid in pids.items()}
     sampler.cancel()
     return {
         "baseline": baseline,

