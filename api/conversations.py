@@ -206,8 +206,8 @@ def _receive(sessions, conversation_id: str, body: MessageIn, credentials, limit
             conversation.state = "bot"
         question = "" if _answers_contact_field(typed_text(body.text), asked) else stored
         received = _Received(message.id, bot_text=bot_text, question=question, lang=conversation.lang)
-        ticket = open_ticket(session, conversation.id)
-        if conversation.state != "bot" and ticket is not None:
+        ticket = open_ticket(session, conversation.id) if conversation.state != "bot" else None
+        if ticket is not None:
             reply = say(WAITING_FOR_AGENT, conversation.lang, ticket=ticket.reference)
             record_message(session, conversation, "system", reply, in_reply_to=message.id)
             received.answered = MessagesOut(messages=[{"text": reply}], state=conversation.state, ticket=_brief(ticket))
