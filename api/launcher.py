@@ -68,6 +68,7 @@ class System:
         if name == "api":
             env = {
                 **SERVING_THREADS,
+                "TIERZERO_FREEZE_HEAP_AFTER_START": "true",
                 **os.environ,
                 "TIERZERO_ACTION_TOKEN": self.action_token,
                 "TIERZERO_RASA_URL": self.rasa_url,

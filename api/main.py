@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.scheduler.start()
         app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
         app.state.notifier.start()
+        if settings.freeze_heap_after_start:
+            gc.collect()
+            gc.freeze()
         yield
         await app.state.notifier.stop()
         await app.state.scheduler.stop()

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     messages_per_minute_per_address: int = Field(default=300, ge=1)
     conversations_per_hour_per_address: int = Field(default=100, ge=1)
     log_level: str = "info"
+    # A serving process moves what it loaded at start-up (models, index, libraries) out of the garbage collector's
+    # reach (`gc.freeze`): a full collection then walks only what requests made, ms instead of 0.1-1 s with every
+    # request waiting (bench/results/load.md). `tierzero run` turns it on; off in-process (tests, tools), where
+    # frozen objects would never be collected.
+    freeze_heap_after_start: bool = False
     # Sites allowed to call the API from a browser (the widget); "*" lets any site embed it.
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
 

@@ -1,9 +1,11 @@
-"""bot.server: `rasa run` with a validator for action responses built once, checking exactly what Rasa checks."""
+"""bot.server: `rasa run` with a validator for action responses built once (checking exactly what Rasa checks), the
+events since the latest message in action calls, and the loaded model out of the garbage collector's reach."""
 
 import subprocess
 from pathlib import Path
 
 from api.launcher import find_rasa
+from api.rasa_model import ensure_model
 from api.settings import ROOT
 
 CHECK = """
@@ -56,4 +58,33 @@ print("ok")
 def test_an_action_call_carries_everything_rasa_sends_but_the_events_before_the_latest_message():
     python = Path(find_rasa()).with_name("python")
     result = subprocess.run([python, "-c", CALL], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+FREEZE = """
+import asyncio, gc, sys
+from types import SimpleNamespace
+import rasa.core.run
+from rasa.core.agent import Agent
+import bot.server
+
+assert gc.get_freeze_count() == 0
+app = SimpleNamespace(ctx=SimpleNamespace())
+agent = asyncio.run(bot.server.load_agent_then_freeze(sys.argv[1], None, None, app, None))
+assert isinstance(agent, Agent) and agent.is_ready() and app.ctx.agent is agent
+assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()  # TensorFlow and the model: several 100k objects
+import rasa.__main__
+rasa.__main__.main = lambda: None  # the CLI itself is not run here
+bot.server.main()
+assert rasa.core.run.load_agent_on_start is bot.server.load_agent_then_freeze  # what `rasa run` calls at start
+print("ok")
+"""
+
+
+def test_the_server_loads_its_model_then_moves_it_out_of_the_garbage_collectors_reach():
+    rasa = find_rasa()
+    python = Path(rasa).with_name("python")
+    result = subprocess.run(
+        [python, "-c", FREEZE, str(ensure_model(rasa))], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]

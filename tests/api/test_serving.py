@@ -1,0 +1,45 @@
+"""A serving API process moves what it loaded at start-up out of the garbage collector's reach; in-process apps
+(tests, tools) do not, so what they drop is still collected."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.launcher import System
+from api.settings import ROOT, Settings
+
+START = """
+import gc, sys
+from fastapi.testclient import TestClient
+from api.main import create_app
+from api.settings import Settings
+
+settings = Settings(data_dir=sys.argv[1], rasa_url="http://127.0.0.1:9", freeze_heap_after_start=sys.argv[2])
+assert gc.get_freeze_count() == 0
+with TestClient(create_app(settings)) as client:
+    assert client.get("/healthz").json()["status"] == "ok"
+    print(gc.get_freeze_count())
+"""
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_the_heap_loaded_at_start_up_is_frozen_only_when_asked(tmp_path, demo_index, freeze):
+    shutil.copytree(demo_index, tmp_path / "index")
+    result = subprocess.run(
+        [sys.executable, "-c", START, str(tmp_path), str(freeze)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    frozen = int(result.stdout.split()[-1])
+    assert frozen > 100_000 if freeze else frozen == 0  # the model, the index, the libraries: several 100k objects
+
+
+def test_the_launcher_starts_the_api_with_its_heap_frozen_unless_the_environment_says_otherwise(monkeypatch):
+    system = System(settings=Settings(), rasa_bin="", model=Path(), log_dir=Path())
+    monkeypatch.delenv("TIERZERO_FREEZE_HEAP_AFTER_START", raising=False)
+    assert Settings(_env_file=None).freeze_heap_after_start is False
+    assert system._command("api")[1]["TIERZERO_FREEZE_HEAP_AFTER_START"] == "true"
+    monkeypatch.setenv("TIERZERO_FREEZE_HEAP_AFTER_START", "false")
+    assert system._command("api")[1]["TIERZERO_FREEZE_HEAP_AFTER_START"] == "false"
