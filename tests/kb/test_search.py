@@ -111,15 +111,17 @@ def test_sync_embeds_only_what_changed(small_kb, sessions, embedder, tmp_path):
 def test_an_index_built_by_the_other_engine_of_the_same_weights_serves_without_reembedding(
     small_kb, sessions, embedder, tmp_path
 ):
-    (other,) = same_vectors_as(embedder.name)
+    others = same_vectors_as(embedder.name)
+    assert len(others) == 2  # the three engines of multilingual-e5-small
     meta_file = tmp_path / "index" / "meta.json"
-    meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{other}"'))
-    counting = CountingEmbedder(embedder)
-    reopened = KnowledgeBase(sessions, counting, tmp_path / "index")
-    assert reopened.sync() == 0 and counting.texts == 0
-    assert reopened.search("where do I enter my gift card code").best.article.id == "gift-cards-en"
-    reopened.save()
-    assert json.loads(meta_file.read_text(encoding="utf-8"))["model"] == embedder.name
+    for other in others:
+        meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{other}"'))
+        counting = CountingEmbedder(embedder)
+        reopened = KnowledgeBase(sessions, counting, tmp_path / "index")
+        assert reopened.sync() == 0 and counting.texts == 0, other
+        assert reopened.search("where do I enter my gift card code").best.article.id == "gift-cards-en"
+        reopened.save()
+        assert json.loads(meta_file.read_text(encoding="utf-8"))["model"] == embedder.name
 
 
 class CountingEmbedder:
