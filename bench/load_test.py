@@ -99,12 +99,23 @@ def script(index: int, turns: int, rng: random.Random) -> list[str]:
     return [rng.choice(pool) for _ in range(turns)]
 
 
+def busiest_arrivals(sent_at: list[float], window: float = 0.1) -> int:
+    """The most messages sent within any `window` seconds (customers who wait a fixed time after each reply drift
+    into waves: those answered together come back together)."""
+    times, most, start = sorted(sent_at), 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def customer(client, index, turns, think, rng, latencies, errors, sent) -> None:
+async def customer(client, index, turns, think, rng, latencies, errors, sent, turns_seen) -> None:
     created = await client.post("/api/v1/conversations", json={"lang": ("en", "ja", "ko")[index % 3]})
     if created.status_code != 201:
         errors.append(f"create {created.status_code}")
@@ -113,6 +124,7 @@ async def customer(client, index, turns, think, rng, latencies, errors, sent) ->
     headers = {"Authorization": f"Bearer {conversation['token']}"}
     sent[conversation["id"]] = []
     await asyncio.sleep(rng.random() * think)  # customers do not all arrive in the same instant
+    state = "bot"  # who has the conversation as the message is sent: the bot, or an agent (the API answers alone)
     for text in script(index, turns, rng):
         started = time.perf_counter()
         try:
@@ -120,9 +132,12 @@ async def customer(client, index, turns, think, rng, latencies, errors, sent) ->
                 f"/api/v1/conversations/{conversation['id']}/messages", json={"text": text}, headers=headers
             )
             latencies.append((time.perf_counter() - started) * 1000)
+            turns_seen.append((started, state, latencies[-1]))
             sent[conversation["id"]].append(text)
             if response.status_code != 200:
                 errors.append(f"message {response.status_code}")
+            else:
+                state = "bot" if response.json().get("state") == "bot" else "agent"
         except httpx.HTTPError as error:
             errors.append(type(error).__name__)
         await asyncio.sleep(think)
@@ -144,6 +159,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
     rng = random.Random(seed)
     baseline = await rasa_baseline(system.rasa_url, 30, rng)
     latencies: list[float] = []
+    turns_seen: list[tuple[float, str, float]] = []  # (sent at, who had the conversation, reply ms)
     errors: list[str] = []
     sent: dict[str, list[str]] = {}
     rss_peak = {name: 0.0 for name in system.processes}
@@ -163,7 +179,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
     async with httpx.AsyncClient(base_url=system.api_url, timeout=60, limits=limits) as client:
         await asyncio.gather(
             *(
-                customer(client, i, turns, think, random.Random(seed + i), latencies, errors, sent)
+                customer(client, i, turns, think, random.Random(seed + i), latencies, errors, sent, turns_seen)
                 for i in range(conversations)
             )
         )
@@ -173,6 +189,7 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
     return {
         "baseline": baseline,
         "latencies": latencies,
+        "turns": turns_seen,
         "errors": errors,
         "sent": sent,
         "rss_peak_mb": rss_peak,
@@ -241,6 +258,16 @@ def main() -> int:
             "cores": os.cpu_count(),
         },
         "api_reply_ms": {p: round(percentile(latencies, q), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
+        # the bot's turns, and the messages sent while an agent has the conversation (the API answers those alone)
+        "api_reply_ms_by_holder": {
+            holder: {
+                "requests": len(those),
+                **{p: round(percentile(those, q), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
+            }
+            for holder in ("bot", "agent")
+            if (those := [ms for _, who, ms in outcome["turns"] if who == holder])
+        },
+        "busiest_100ms_arrivals": busiest_arrivals([at for at, _, _ in outcome["turns"]]),
         "baseline_rasa_direct_ms": {p: round(percentile(baseline, q), 1) for p, q in (("p50", 50), ("p95", 95))},
         "requests": len(latencies),
         "throughput_rps": round(len(latencies) / outcome["elapsed_s"], 1),
@@ -256,9 +283,16 @@ def main() -> int:
     print(f"{'':34}{'p50':>8}{'p95':>8}{'p99':>8}")
     api = report["api_reply_ms"]
     print(f"{'API reply under load (ms)':34}{api['p50']:>8}{api['p95']:>8}{api['p99']:>8}")
+    for holder, name in (("bot", "  the bot's turns"), ("agent", "  while an agent has it")):
+        if part := report["api_reply_ms_by_holder"].get(holder):
+            label = f"{name} ({part['requests']})"
+            print(f"{label:34}{part['p50']:>8}{part['p95']:>8}{part['p99']:>8}")
     base = report["baseline_rasa_direct_ms"]
     print(f"{'baseline: Rasa REST direct, 1 at a time':34}{base['p50']:>8}{base['p95']:>8}{'':>8}")
-    print(f"requests {report['requests']}, {report['throughput_rps']} req/s, errors {report['errors']}")
+    print(
+        f"requests {report['requests']}, {report['throughput_rps']} req/s "
+        f"(busiest 100 ms: {report['busiest_100ms_arrivals']}), errors {report['errors']}"
+    )
     print(f"peak RSS (MB): {report['rss_peak_mb']}")
     print(f"CPU ms per request: {report['cpu_ms_per_request']}, cores busy: {report['cpu_cores_busy']}")
     print(f"integrity: {integrity}")
