@@ -66,10 +66,13 @@ class System:
     def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
         settings = self.settings
         if name == "api":
+            # on unless the environment or .env says otherwise (in-process apps leave it off: tests, tools)
+            said = "freeze_heap_after_start" in settings.model_fields_set
+            freeze = settings.freeze_heap_after_start if said else True
             env = {
                 **SERVING_THREADS,
-                "TIERZERO_FREEZE_HEAP_AFTER_START": "true",
                 **os.environ,
+                "TIERZERO_FREEZE_HEAP_AFTER_START": str(freeze).lower(),
                 "TIERZERO_ACTION_TOKEN": self.action_token,
                 "TIERZERO_RASA_URL": self.rasa_url,
                 "TIERZERO_HOST": settings.host,

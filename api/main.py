@@ -57,18 +57,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         sessions, kb = open_stores(settings)
         app.state.sessions, app.state.kb, app.state.policies, app.state.clock = sessions, kb, policies, clock
         app.state.handoff = HandoffService(policies, clock, embed=kb.embedder.embed_queries)
-        threading.Thread(target=_warm_incident_vectors, args=(sessions, app.state.handoff), daemon=True).start()
         app.state.workflow = TicketWorkflow(policies, clock)
         configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
+        if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
+            gc.collect()
+            gc.freeze()
+        threading.Thread(target=_warm_incident_vectors, args=(sessions, app.state.handoff), daemon=True).start()
         app.state.executor = webhook.make_executor()
         app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
         app.state.scheduler.start()
         app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
         app.state.notifier.start()
-        if settings.freeze_heap_after_start:
-            gc.collect()
-            gc.freeze()
         yield
         await app.state.notifier.stop()
         await app.state.scheduler.stop()

@@ -137,7 +137,7 @@ async def customer(client, index, turns, think, rng, latencies, errors, sent, tu
             if response.status_code != 200:
                 errors.append(f"message {response.status_code}")
             else:
-                state = "bot" if response.json().get("state") == "bot" else "agent"
+                state = "agent" if response.json().get("state") in ("waiting_agent", "agent") else "bot"
         except httpx.HTTPError as error:
             errors.append(type(error).__name__)
         await asyncio.sleep(think)
@@ -256,6 +256,7 @@ def main() -> int:
             "turns": args.turns,
             "think_s": args.think,
             "cores": os.cpu_count(),
+            "embedding_model": Settings().embedding_model,
         },
         "api_reply_ms": {p: round(percentile(latencies, q), 1) for p, q in (("p50", 50), ("p95", 95), ("p99", 99))},
         # the bot's turns, and the messages sent while an agent has the conversation (the API answers those alone)

@@ -12,7 +12,9 @@ Three changes to Rasa 3.6, for speed:
   events from the customer's latest message on.
 - Once the model is loaded, everything the server holds (TensorFlow, the model, the domain) is moved out of the
   garbage collector's reach (`gc.freeze`). Otherwise each full collection walks all of it: 0.2-1 s under load with
-  every conversation waiting, the largest part of the slowest replies (bench/results/load.md).
+  every conversation waiting, the largest part of the slowest replies (bench/results/load.md). A model replaced
+  while the server runs (Rasa's `PUT /model`, a model server in endpoints.yml; neither is used here) would stay in
+  memory: restart the server to change models.
 """
 
 from __future__ import annotations

