@@ -1,5 +1,6 @@
 """bot.server: `rasa run` with a validator for action responses built once (checking exactly what Rasa checks), the
-events since the latest message in action calls, and the loaded model out of the garbage collector's reach."""
+events since the latest message in action calls, one kept session (connections reused) per endpoint, and the loaded
+model out of the garbage collector's reach."""
 
 import subprocess
 from pathlib import Path
@@ -87,4 +88,50 @@ def test_the_server_loads_its_model_then_moves_it_out_of_the_garbage_collectors_
     result = subprocess.run(
         [python, "-c", FREEZE, str(ensure_model(rasa))], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+KEPT = """
+import asyncio, socket
+from aiohttp import web
+from rasa.utils.endpoints import EndpointConfig
+from bot.server import kept_session
+
+EndpointConfig.session = kept_session
+peers = []
+
+async def answer(request):
+    peers.append(request.transport.get_extra_info("peername")[1])
+    return web.json_response({"n": (await request.json())["n"]})
+
+async def serve(port):
+    app = web.Application()
+    app.router.add_post("/webhook", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+async def main():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", token="t")
+    server = await serve(port)
+    assert [await endpoint.request(json={"n": n}) for n in range(3)] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert len(set(peers)) == 1, peers  # one connection for the three calls
+    await server.cleanup()  # the other side restarts: its connections close
+    server = await serve(port)
+    assert await endpoint.request(json={"n": 3}) == {"n": 3}
+    assert len(set(peers)) == 2, peers
+    await server.cleanup()
+
+asyncio.run(main())
+print("ok")
+"""
+
+
+def test_calls_to_an_endpoint_reuse_one_connection_and_survive_the_other_side_restarting():
+    python = Path(find_rasa()).with_name("python")
+    result = subprocess.run([python, "-c", KEPT], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
