@@ -34,7 +34,7 @@ def load_demo_kb(sessions: Callable[[], Session], folder: Path) -> int:
 def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBase]:
     """Create tables, load the demo KB when asked, and return sessions and a synced knowledge base."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
     sessions = session_factory(engine)
     if settings.load_demo_kb:

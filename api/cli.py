@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"port": args.port, "rasa_port": args.rasa_port}.items() if v}
     settings = Settings(**overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
     with session_factory(engine)() as session:
         tokens = {}
@@ -86,7 +86,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
     with session_factory(engine)() as session:
         if args.token_command == "create":
@@ -125,7 +125,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
         return 2
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url)
+    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
     with session_factory(engine)() as session:
         report = analytics_report(session, since, until, timezone=args.tz)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     data_dir: Path = ROOT / "var"
     database_url: str | None = None
+    # With SQLite: "normal" loses nothing when a process crashes or is killed, but may lose the last commits to a power
+    # cut; "full" waits for the disk on every commit, with every request waiting (api/db.py, bench/results/load.md).
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = Field(default=5005, ge=1, le=65535)
     # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.

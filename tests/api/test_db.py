@@ -1,10 +1,13 @@
-"""Upgrading a database made by an earlier release: new columns are added, stored rows stay, constraints hold."""
+"""Upgrading a database made by an earlier release: new columns are added, stored rows stay, constraints hold; how
+SQLite commits."""
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from api.db import create_tables, make_engine, session_factory
+from api.settings import Settings
 from handoff.service import open_conversation, record_message
 
 # The messages table as the first release created it (before idempotency keys and reply links).
@@ -44,3 +47,18 @@ def test_an_older_messages_table_gets_the_new_columns_and_keeps_its_rows(old_dat
         with pytest.raises(IntegrityError):
             record_message(session, conversation, "customer", "again", client_message_id="k1")
             session.commit()
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2)])
+def test_sqlite_commits_wait_for_the_disk_only_when_asked(tmp_path, setting, pragma):
+    engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}", Settings(sqlite_synchronous=setting).sqlite_synchronous)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar_one() == pragma
+
+
+def test_an_unknown_sqlite_synchronous_setting_is_refused_with_the_choices():
+    with pytest.raises(ValidationError, match="'normal' or 'full'"):
+        Settings(sqlite_synchronous="off")
+    with pytest.raises(ValueError, match="'normal' or 'full'"):
+        make_engine("sqlite://", "off")
