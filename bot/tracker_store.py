@@ -54,7 +54,9 @@ class KeptSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _last_event_id(self, session: sa.orm.Session, sender_id: str) -> int | None:
-        return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
+        events = self.SQLEvent.__table__
+        query = sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sender_id)
+        return session.connection().execute(query).scalar()
 
     def _keep(self, tracker: DialogueStateTracker, stored: int, last_id: int | None) -> None:
         if self._capacity == 0:
@@ -88,10 +90,10 @@ class KeptSQLTrackerStore(SQLTrackerStore):
                 new = list(itertools.islice(tracker.events, kept.stored, None))
             else:  # a tracker this store did not hand out, or events stored by another process: count what is stored
                 new = list(self._additional_events(session, tracker))
-            rows = [self._row(tracker.sender_id, event) for event in new]
-            session.add_all(rows)
-            session.flush()
-            last_id = rows[-1].id if rows else self._last_event_id(session, tracker.sender_id)
+            if new:  # one statement for all the rows (the ORM would send one per row, to read back each id)
+                rows = [self._row(tracker.sender_id, event) for event in new]
+                session.connection().execute(self.SQLEvent.__table__.insert(), rows)
+            last_id = self._last_event_id(session, tracker.sender_id)
             session.commit()
         if _one_session(tracker):
             self._keep(tracker, len(tracker.events), last_id)
@@ -100,17 +102,18 @@ class KeptSQLTrackerStore(SQLTrackerStore):
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new, tracker.sender_id)
 
-    def _row(self, sender_id: str, event: Any) -> Any:
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
         """The stock store's row for one event."""
         data = event.as_dict()
-        return self.SQLEvent(
-            sender_id=sender_id,
-            type_name=event.type_name,
-            timestamp=data.get("timestamp"),
-            intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
-            action_name=data.get("name"),
-            data=json.dumps(data),
-        )
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
 
 def _one_session(tracker: DialogueStateTracker) -> bool:
