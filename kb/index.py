@@ -195,11 +195,14 @@ class VectorIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path, model: str, dim: int, also: Collection[str] = ()) -> VectorIndex | None:
+    def load(
+        cls, folder: Path, model: str, dim: int, also: Collection[str] = (), rebuilt: Collection[str] = ()
+    ) -> VectorIndex | None:
         """Load a saved index for `model` (or for one of the models named in `also`, whose vectors are the same);
-        IndexMismatchError if it is another model's; None if there is none or it was written by an older release
-        (its vectors were made another way: the caller's sync embeds everything again from the database, which is
-        the source of truth). Loaded, it belongs to `model`, and its next save says so."""
+        IndexMismatchError if it is another model's; None if there is none, or it was written by an older release
+        or by a model named in `rebuilt` (the same model at another precision): its vectors were made another way,
+        and the caller's sync embeds everything again from the database, which is the source of truth. Loaded, it
+        belongs to `model`, and its next save says so."""
         folder = Path(folder)
         if not (folder / "meta.json").exists():
             old = folder.with_name(folder.name + ".old")
@@ -207,6 +210,8 @@ class VectorIndex:
                 return None
             folder = old  # a crash between the two renames of save()
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("model") in rebuilt and meta.get("dim") == dim:
+            return None
         if meta.get("model") not in (model, *also) or meta.get("dim") != dim:
             raise IndexMismatchError(
                 f"the index in {folder} was built with model {meta.get('model')!r} (dim {meta.get('dim')}), "

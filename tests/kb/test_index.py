@@ -99,3 +99,10 @@ def test_an_articles_vectors_come_back_by_passage_text(tmp_path):
             vectors["question", "Q"], _unit(0, 1)
         )
         assert source.article_vectors("unknown") == {}
+
+
+def test_an_index_of_the_same_model_at_another_precision_is_not_loaded_so_sync_embeds_again(tmp_path):
+    VectorIndex("model-4bit", 2).save(tmp_path / "index")
+    assert VectorIndex.load(tmp_path / "index", "model-8bit", 2, rebuilt=("model-4bit",)) is None
+    with pytest.raises(IndexMismatchError):  # another dimension is another model
+        VectorIndex.load(tmp_path / "index", "model-8bit", 3, rebuilt=("model-4bit",))

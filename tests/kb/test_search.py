@@ -5,7 +5,7 @@ import pytest
 
 from kb import KnowledgeBase
 from kb.articles import ArticleCreate, create_article, set_status
-from kb.embeddings import same_vectors_as
+from kb.embeddings import same_model_as, same_vectors_as
 from kb.search import RetrievalSettings
 
 
@@ -122,6 +122,21 @@ def test_an_index_built_by_the_other_engine_of_the_same_weights_serves_without_r
         assert reopened.search("where do I enter my gift card code").best.article.id == "gift-cards-en"
         reopened.save()
         assert json.loads(meta_file.read_text(encoding="utf-8"))["model"] == embedder.name
+
+
+def test_an_index_built_by_the_same_model_at_another_precision_is_embedded_again(
+    small_kb, sessions, embedder, tmp_path
+):
+    others = same_model_as(embedder.name)
+    assert others  # multilingual-e5-small runs at 4 and 8 bits
+    meta_file = tmp_path / "index" / "meta.json"
+    meta_file.write_text(meta_file.read_text(encoding="utf-8").replace(f'"{embedder.name}"', f'"{others[0]}"'))
+    counting = CountingEmbedder(embedder)
+    reopened = KnowledgeBase(sessions, counting, tmp_path / "index")
+    assert reopened.sync() == len(small_kb.articles) and counting.texts > 0
+    assert reopened.search("where do I enter my gift card code").best.article.id == "gift-cards-en"
+    reopened.save()
+    assert json.loads(meta_file.read_text(encoding="utf-8"))["model"] == embedder.name
 
 
 class CountingEmbedder:
