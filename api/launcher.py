@@ -60,8 +60,21 @@ class System:
         return f"http://{self.settings.host}:{self.settings.port}"
 
     @property
+    def rasa_names(self) -> list[str]:
+        """The Rasa servers' process names: "rasa", then "rasa-2", "rasa-3" … (`Settings.rasa_processes`)."""
+        return ["rasa", *(f"rasa-{n}" for n in range(2, self.settings.rasa_processes + 1))]
+
+    def _rasa_port(self, name: str) -> int:
+        return self.settings.rasa_port + self.rasa_names.index(name)
+
+    @property
     def rasa_url(self) -> str:
+        """The first Rasa server."""
         return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self._rasa_port(name)}" for name in self.rasa_names]
 
     def _command(self, name: str) -> tuple[list[str], dict[str, str]]:
         settings = self.settings
@@ -74,7 +87,7 @@ class System:
                 **os.environ,
                 "TIERZERO_FREEZE_HEAP_AFTER_START": str(freeze).lower(),
                 "TIERZERO_ACTION_TOKEN": self.action_token,
-                "TIERZERO_RASA_URL": self.rasa_url,
+                "TIERZERO_RASA_URL": ",".join(self.rasa_urls),
                 "TIERZERO_HOST": settings.host,
                 "TIERZERO_PORT": str(settings.port),
                 "TIERZERO_DATA_DIR": str(settings.data_dir),
@@ -95,24 +108,28 @@ class System:
         rasa_python = str(Path(self.rasa_bin).with_name("python"))
         command = [rasa_python, "-m", "bot.server", "run", "--model", str(self.model),
                    "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
-                   "--interface", "127.0.0.1", "--port", str(settings.rasa_port)]  # fmt: skip
+                   "--interface", "127.0.0.1", "--port", str(self._rasa_port(name))]  # fmt: skip
         return command, env
 
-    def start_process(self, name: str, timeout: float = 180) -> None:
-        """Start "api" or "rasa" and wait until it answers."""
-        command, env = self._command(name)
-        log = self.log_dir / f"{name}.log"
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
-        )
-        url = f"{self.api_url}/healthz" if name == "api" else f"{self.rasa_url}/"
-        _wait(url, "the API" if name == "api" else "the Rasa server", self.processes[name], log, timeout)
+    def start_process(self, *names: str, timeout: float = 180) -> None:
+        """Start "api" or any of `rasa_names` (several start side by side), and wait until each answers."""
+        for name in names:
+            command, env = self._command(name)
+            log = self.log_dir / f"{name}.log"
+            self.processes[name] = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+            )
+        for name in names:
+            url = f"{self.api_url}/healthz" if name == "api" else f"http://127.0.0.1:{self._rasa_port(name)}/"
+            what = "the API" if name == "api" else f"the Rasa server {name}"
+            _wait(url, what, self.processes[name], self.log_dir / f"{name}.log", timeout)
 
-    def kill(self, name: str) -> None:
-        """SIGKILL one process, as a crash would."""
-        process = self.processes[name]
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+    def kill(self, *names: str) -> None:
+        """SIGKILL processes, as a crash would."""
+        for name in names:
+            process = self.processes[name]
+            process.send_signal(signal.SIGKILL)
+            process.wait()
 
     def stop(self, timeout: float = 15) -> None:
         """Stop every process: SIGTERM, then SIGKILL after `timeout` seconds."""
@@ -152,8 +169,8 @@ def start(settings: Settings, log_dir: Path | None = None, timeout: float = 180)
     if settings.action_token:
         system.action_token = settings.action_token
     try:
-        system.start_process("api", timeout)
-        system.start_process("rasa", timeout)
+        system.start_process("api", timeout=timeout)
+        system.start_process(*system.rasa_names, timeout=timeout)
     except BaseException:
         system.stop()
         raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import zlib
 from typing import Any
 
 import httpx
@@ -15,14 +17,23 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaClient:
-    """Sends one customer message to Rasa and returns the bot's replies."""
+    """Sends one customer message to Rasa and returns the bot's replies.
+
+    `base_url`: one Rasa server, or several separated by commas. Each conversation always goes to the same server
+    (by a hash of its id), so its tracker stays in that server's memory and no two servers ever handle one
+    conversation's turns at once (no shared lock store needed)."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        urls = [url.strip() for url in base_url.split(",") if url.strip()]
+        self._clients = [httpx.AsyncClient(base_url=url, timeout=timeout) for url in urls]
+
+    def server_for(self, conversation_id: str) -> int:
+        """Which of the servers (0, 1, …) answers this conversation."""
+        return zlib.crc32(conversation_id.encode()) % len(self._clients)
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         try:
-            response = await self._client.post(
+            response = await self._clients[self.server_for(conversation_id)].post(
                 "/webhooks/rest/webhook", json={"sender": conversation_id, "message": text, "metadata": metadata}
             )
             response.raise_for_status()
@@ -35,14 +46,20 @@ class RasaClient:
         return replies
 
     async def ready(self) -> bool:
-        try:
-            response = await self._client.get("/", timeout=2)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        """Whether every server answers."""
+        return all(await asyncio.gather(*(_answers(client) for client in self._clients)))
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
+
+
+async def _answers(client: httpx.AsyncClient) -> bool:
+    try:
+        response = await client.get("/", timeout=2)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
 
 
 def to_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:

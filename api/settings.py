@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     # With SQLite: "normal" loses nothing when a process crashes or is killed, but may lose the last commits to a power
     # cut; "full" waits for the disk on every commit, with every request waiting (api/db.py, bench/results/load.md).
     sqlite_synchronous: Literal["normal", "full"] = "normal"
+    # The Rasa server's URL, or several separated by commas: each conversation always goes to the same one.
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = Field(default=5005, ge=1, le=65535)
+    # Rasa servers `tierzero run` starts, on rasa_port, rasa_port + 1, …: with two, a burst of messages is answered
+    # on both cores (p95 under load ~95 against ~145 ms, bench/results/load.md); each holds the model (~790 MB).
+    rasa_processes: int = Field(default=2, ge=1, le=8)
     # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     action_token: str = ""

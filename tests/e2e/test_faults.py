@@ -36,10 +36,10 @@ def test_rasa_killed_mid_form_loses_nothing_and_the_form_continues(fragile):
     chat = Chat(fragile, "ko")
     chat.say("상담원 연결해 주세요")
     chat.say("김민수")
-    fragile.kill("rasa")
+    fragile.kill(*fragile.rasa_names)
     degraded = chat.say("minsu@example.kr")
     assert "저장되었습니다" in chat.texts(degraded)
-    fragile.start_process("rasa")
+    fragile.start_process(*fragile.rasa_names)
     assert "이메일" in chat.texts(chat.say("김민수"))  # the tracker survived: the form is where it was
     assert "도움" in chat.texts(chat.say("minsu@example.kr"))
     done = chat.say("앱이 계속 꺼져요")
@@ -75,7 +75,7 @@ def test_api_killed_between_turns_keeps_every_message_and_ticket(fragile):
 
 def test_rasa_down_offers_the_details_form_whose_ticket_an_agent_answers_and_then_the_bot_is_back(fragile):
     chat = Chat(fragile, "en")
-    fragile.kill("rasa")
+    fragile.kill(*fragile.rasa_names)
     try:
         offered = chat.say("Do you have a pet hotel?")  # the KB has nothing on it
         assert "unavailable" in chat.texts(offered)
@@ -89,7 +89,7 @@ def test_rasa_down_offers_the_details_form_whose_ticket_an_agent_answers_and_the
         again = chat.client.post(form["action"], json=details, headers=chat.headers)  # a double click
         assert again.json()["ticket"] == created.json()["ticket"]
     finally:
-        fragile.start_process("rasa")
+        fragile.start_process(*fragile.rasa_names)
     ticket = created.json()["ticket"]
     assert ticket["reference"] in chat.texts(created.json()) and created.json()["state"] == "waiting_agent"
     assert _count(fragile, Ticket, conversation_id=chat.id) == 1
