@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 from sqlalchemy import func, select
 
 from api.db import create_tables, make_engine, session_factory
@@ -116,11 +116,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def customer(client, index, turns, think, rng, latencies, errors, sent, turns_seen) -> None:
-    created = await client.post("/api/v1/conversations", json={"lang": ("en", "ja", "ko")[index % 3]})
-    if created.status_code != 201:
-        errors.append(f"create {created.status_code}")
-        return
-    conversation = created.json()
+    async with client.post("/api/v1/conversations", json={"lang": ("en", "ja", "ko")[index % 3]}) as created:
+        if created.status != 201:
+            errors.append(f"create {created.status}")
+            return
+        conversation = await created.json()
     headers = {"Authorization": f"Bearer {conversation['token']}"}
     sent[conversation["id"]] = []
     await asyncio.sleep(rng.random() * think)  # customers do not all arrive in the same instant
@@ -128,17 +128,17 @@ async def customer(client, index, turns, think, rng, latencies, errors, sent, tu
     for text in script(index, turns, rng):
         started = time.perf_counter()
         try:
-            response = await client.post(
-                f"/api/v1/conversations/{conversation['id']}/messages", json={"text": text}, headers=headers
-            )
+            path = f"/api/v1/conversations/{conversation['id']}/messages"
+            async with client.post(path, json={"text": text}, headers=headers) as response:
+                reply = await response.json(content_type=None)
             latencies.append((time.perf_counter() - started) * 1000)
             turns_seen.append((started, state, latencies[-1]))
             sent[conversation["id"]].append(text)
-            if response.status_code != 200:
-                errors.append(f"message {response.status_code}")
+            if response.status != 200:
+                errors.append(f"message {response.status}")
             else:
-                state = "agent" if response.json().get("state") in ("waiting_agent", "agent") else "bot"
-        except httpx.HTTPError as error:
+                state = "agent" if reply.get("state") in ("waiting_agent", "agent") else "bot"
+        except (TimeoutError, aiohttp.ClientError) as error:
             errors.append(type(error).__name__)
         await asyncio.sleep(think)
 
@@ -146,11 +146,13 @@ async def customer(client, index, turns, think, rng, latencies, errors, sent, tu
 async def rasa_baseline(rasa_url: str, n: int, rng: random.Random) -> list[float]:
     """The same kind of question sent straight to Rasa's REST channel, one at a time."""
     latencies = []
-    async with httpx.AsyncClient(base_url=rasa_url, timeout=60) as client:
+    async with aiohttp.ClientSession(base_url=rasa_url, timeout=aiohttp.ClientTimeout(total=60)) as client:
         for i in range(n):
             question = rng.choice(QUESTIONS)
             started = time.perf_counter()
-            await client.post("/webhooks/rest/webhook", json={"sender": f"baseline-{i}", "message": question["query"]})
+            body = {"sender": f"baseline-{i}", "message": question["query"]}
+            async with client.post("/webhooks/rest/webhook", json=body) as response:
+                await response.read()
             latencies.append((time.perf_counter() - started) * 1000)
     return latencies
 
@@ -171,12 +173,13 @@ async def run_load(system: System, conversations: int, turns: int, think: float,
             await asyncio.sleep(1)
 
     sampler = asyncio.create_task(sample_memory())
-    limits = httpx.Limits(max_connections=conversations + 10)
+    connector = aiohttp.TCPConnector(limit=conversations + 10)
     pids = {**{name: process.pid for name, process in system.processes.items()}, "load client": os.getpid()}
     # the servers with the processes they started; the load client alone (the servers are its children)
     cpu_before = {name: cpu_seconds(pid, children=name != "load client") for name, pid in pids.items()}
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=system.api_url, timeout=60, limits=limits) as client:
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(base_url=system.api_url, timeout=timeout, connector=connector) as client:
         await asyncio.gather(
             *(
                 customer(client, i, turns, think, random.Random(seed + i), latencies, errors, sent, turns_seen)
