@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             revoke_tokens(session, f"demo-{role}")
             tokens[role] = create_token(session, role, f"demo-{role}")
         session.commit()
-    print(">> starting the Rasa server and the API …", flush=True)
+    print(f">> starting the API and {settings.rasa_processes} Rasa server(s) …", flush=True)
     try:
         system = start(settings)
     except LaunchError as error:
