@@ -335,7 +335,7 @@ class E5Onnx(_Encoder):
 
     `threads`: onnxruntime's threads for one call (None: one per core), which do not spin while waiting.
     `int8`: the weights requantised to 8 bits, one scale per output row, and the activations quantised per matrix
-    (`DynamicQuantizeMatMul`, whose kernels use the CPU's 8-bit dot products): ~2.4x faster on these machines, vectors
+    (`DynamicQuantizeMatMul`, whose kernels use the CPU's 8-bit dot products): ~2.2x faster on these machines, vectors
     at cosine ~0.997 to the 4-bit kernels' (not the same vectors: an index needs re-embedding).
     """
 
