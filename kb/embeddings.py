@@ -366,6 +366,12 @@ class QueryVectors:
                 self._prepared[text] = (entry[0], entry[1], entry[2] - 1)
         return entry[1].result() if entry is not None else self._embed(text)
 
+    def ready(self, text: str) -> bool:
+        """Whether `take(text)` would return at once: the question was prepared and its embedding is done."""
+        with self._lock:
+            entry = self._prepared.get(text)
+        return entry is not None and entry[1].done() and not entry[1].cancelled()
+
     @property
     def waiting(self) -> int:
         """How many prepared questions nobody has taken yet."""

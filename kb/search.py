@@ -432,6 +432,13 @@ class KnowledgeBase:
         if query:
             self.query_vectors.prepare(query)
 
+    def search_is_ready(self, text: str) -> bool:
+        """Whether searching `text` now would not wait for an embedding: it needs none, or its vector, prepared by
+        `prepare_search`, is done. Such a search is plain Python and numpy, a millisecond or two: a server may run it
+        where it is instead of handing it to a thread (and waiting for that thread and then for its own to wake)."""
+        query = normalize(text)[:MAX_QUERY_CHARS]
+        return not query or self.query_vectors.ready(query)
+
     def search(
         self, text: str, lang: str | None = None, k: int = 5, depth: int | None = None, mode: SearchMode = "hybrid"
     ) -> SearchResult:

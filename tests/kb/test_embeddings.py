@@ -72,6 +72,22 @@ def test_a_prepared_question_is_embedded_once_ahead_and_handed_out_once_per_prep
     assert counting.embedded == ["where is my parcel"] * 2 and vectors.waiting == 0
 
 
+def test_a_prepared_vector_is_ready_once_embedded_and_until_taken(embedder):
+    counting = CountingEmbedder(embedder)
+    vectors = QueryVectors(counting)
+    assert not vectors.ready("where is my parcel")  # never prepared: taking it would embed it now
+    counting.gate.clear()
+    vectors.prepare("where is my parcel")
+    assert not vectors.ready("where is my parcel")  # still being embedded: taking it would wait
+    counting.gate.set()
+    deadline = time.monotonic() + 30
+    while not vectors.ready("where is my parcel") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert vectors.ready("where is my parcel") and counting.embedded == ["where is my parcel"]
+    vectors.take("where is my parcel")
+    assert not vectors.ready("where is my parcel")
+
+
 def test_prepared_questions_nobody_takes_are_forgotten_and_their_number_is_bounded(embedder, monkeypatch):
     counting = CountingEmbedder(embedder)
     vectors = QueryVectors(counting, keep_seconds=60, max_prepared=2)
@@ -94,6 +110,18 @@ def test_the_knowledge_base_searches_a_prepared_question_with_its_prepared_vecto
     assert [(c.article.id, round(c.confidence, 6)) for c in after.candidates] == [
         (c.article.id, round(c.confidence, 6)) for c in before.candidates
     ]
+
+
+def test_a_search_is_ready_when_it_needs_no_embedding_or_its_vector_is_done(demo_kb):
+    question = "Where is my order?"
+    assert demo_kb.search_is_ready("   ") and not demo_kb.search_is_ready(question)
+    demo_kb.prepare_search(f" {question}  ")
+    deadline = time.monotonic() + 30
+    while not demo_kb.search_is_ready(question) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert demo_kb.search_is_ready(f"{question} ")
+    demo_kb.search(question)
+    assert not demo_kb.search_is_ready(question)
 
 
 @pytest.fixture(scope="module")
