@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,30 @@ def find_rasa() -> str:
         "the Rasa server is not installed: run `make run` (it creates the Rasa environment), "
         "or set TIERZERO_RASA_BIN to the `rasa` executable of a Rasa 3.6 environment (its `python` runs the server)"
     )
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now (nothing else listens there; a port in TIME_WAIT is free, as it
+    is to the servers, which reuse addresses)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(count: int = 1) -> int:
+    """A free loopback port, with the `count - 1` ports after it free too (the Rasa servers take consecutive ports
+    from `TIERZERO_RASA_PORT`). For tests and benchmarks: another process may still take one before it is used."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port + count - 1 <= 65535 and all(port_is_free(p) for p in range(port, port + count)):
+            return port
+    raise LaunchError(f"found no {count} free consecutive ports on loopback")
 
 
 # The two servers share the machine's cores: numerical libraries (OpenMP in numpy and faiss, TensorFlow's pools in
@@ -114,6 +139,10 @@ class System:
     def start_process(self, *names: str, timeout: float = 180) -> None:
         """Start "api" or any of `rasa_names` (several start side by side), and wait until each answers."""
         for name in names:
+            port = self.settings.port if name == "api" else self._rasa_port(name)
+            if not port_is_free(port, self.settings.host if name == "api" else "127.0.0.1"):
+                raise LaunchError(self._port_taken(name, port))
+        for name in names:
             command, env = self._command(name)
             log = self.log_dir / f"{name}.log"
             self.processes[name] = subprocess.Popen(
@@ -123,6 +152,16 @@ class System:
             url = f"{self.api_url}/healthz" if name == "api" else f"http://127.0.0.1:{self._rasa_port(name)}/"
             what = "the API" if name == "api" else f"the Rasa server {name}"
             _wait(url, what, self.processes[name], self.log_dir / f"{name}.log", timeout)
+
+    def _port_taken(self, name: str, port: int) -> str:
+        if name == "api":
+            return f"port {port} is in use by another program: set TIERZERO_PORT (or --port) to a free port"
+        return (
+            f"port {port}, for the Rasa server {name}, is in use by another program: the Rasa servers take "
+            f"TIERZERO_RASA_PORT ({self.settings.rasa_port}) and the {self.settings.rasa_processes - 1} port(s) after "
+            "it; set TIERZERO_RASA_PORT (or --rasa-port) so that they are free, or run fewer servers "
+            "(TIERZERO_RASA_PROCESSES)"
+        )
 
     def kill(self, *names: str) -> None:
         """SIGKILL processes, as a crash would."""

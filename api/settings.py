@@ -15,6 +15,9 @@ from kb.embeddings import DEFAULT_MODEL
 ROOT = Path(__file__).resolve().parent.parent
 
 
+MAX_RASA_PROCESSES = 8
+
+
 class Settings(BaseSettings):
     """Tier Zero's configuration. Every field can be set as TIERZERO_<NAME> (e.g. TIERZERO_PORT=9000)."""
 
@@ -33,7 +36,7 @@ class Settings(BaseSettings):
     rasa_port: int = Field(default=5005, ge=1, le=65535)
     # Rasa servers `tierzero run` starts, on rasa_port, rasa_port + 1, …: with two, a burst of messages is answered
     # on both cores (p95 under load ~95 against ~145 ms, bench/results/load.md); each holds the model (~790 MB).
-    rasa_processes: int = Field(default=2, ge=1, le=8)
+    rasa_processes: int = Field(default=2, ge=1, le=MAX_RASA_PROCESSES)
     # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
     action_token: str = ""

@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -28,8 +27,8 @@ import aiohttp
 from sqlalchemy import func, select
 
 from api.db import create_tables, make_engine, session_factory
-from api.launcher import System, start
-from api.settings import Settings
+from api.launcher import System, free_port, start
+from api.settings import MAX_RASA_PROCESSES, Settings
 from handoff.models import Message, Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,12 +38,6 @@ HANDOFF = {
     "ja": ["担当者と話したいです", "山田太郎", "taro@example.jp", "商品が壊れて届きました"],
     "ko": ["상담원 연결해 주세요", "김민수", "minsu@example.kr", "상품이 파손되어 왔어요"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def family(pid: int) -> list[int]:
@@ -242,7 +235,7 @@ def main() -> int:
     os.environ.update(
         TIERZERO_MESSAGES_PER_MINUTE_PER_ADDRESS="100000", TIERZERO_CONVERSATIONS_PER_HOUR_PER_ADDRESS="100000"
     )
-    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port(MAX_RASA_PROCESSES))
     create_tables(make_engine(settings.db_url))
     system = start(settings, log_dir=data_dir / "logs")
     try:

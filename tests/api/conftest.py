@@ -1,5 +1,4 @@
 import shutil
-import socket
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -7,18 +6,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import create_token
+from api.launcher import free_port
 from api.main import create_app
 from api.settings import Settings
 from handoff import ManualClock
 
 # Friday 10 January 2025, 16:00 in Tokyo: two office hours before a weekend and a Monday holiday.
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -9,10 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from api.db import create_tables, make_engine
-from api.launcher import System
-from api.settings import Settings
+from api.launcher import System, free_port
+from api.settings import MAX_RASA_PROCESSES, Settings
 from tests.browser.conftest import Widget, screenshot, sign_in
-from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -81,7 +80,7 @@ def without_rasa(tmp_path_factory, demo_index):
     """The API alone, its Rasa URL on a port nobody listens on: the bot is unavailable the whole time."""
     data_dir = tmp_path_factory.mktemp("no-rasa")
     shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port())
+    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port(MAX_RASA_PROCESSES))
     create_tables(make_engine(settings.db_url))
     running = System(settings=settings, rasa_bin="", model=Path(), log_dir=data_dir)
     running.start_process("api")

@@ -1,5 +1,4 @@
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,14 +8,8 @@ import pytest
 
 from api.auth import create_token
 from api.db import create_tables, make_engine, session_factory
-from api.launcher import System, start
-from api.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from api.launcher import System, free_port, start
+from api.settings import MAX_RASA_PROCESSES, Settings
 
 
 @contextmanager
@@ -24,7 +17,9 @@ def running_system(data_dir: Path, demo_index: Path, database_url: str | None = 
     """Start the real system in `data_dir` with an agent and an editor token (`agent_token`, `editor_token`, and
     `agent_headers` / `editor_headers` for httpx); the browser tests share it."""
     shutil.copytree(demo_index, data_dir / "index")
-    settings = Settings(data_dir=data_dir, port=free_port(), rasa_port=free_port(), database_url=database_url)
+    settings = Settings(
+        data_dir=data_dir, port=free_port(), rasa_port=free_port(MAX_RASA_PROCESSES), database_url=database_url
+    )
     engine = make_engine(settings.db_url)
     create_tables(engine)
     with session_factory(engine)() as session:

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from api.auth import create_token
 from api.db import create_tables, make_engine, session_factory
-from api.launcher import start
+from api.launcher import free_port, start
 from api.settings import Settings
 from handoff.models import Message, Ticket
-from tests.e2e.conftest import Chat, free_port
+from tests.e2e.conftest import Chat
 
 pytestmark = pytest.mark.e2e
 
