@@ -29,7 +29,7 @@ def _progress(description: str):
 def cmd_run(args: argparse.Namespace) -> int:
     from api.auth import create_token, revoke_tokens
     from api.db import create_tables, make_engine, session_factory
-    from api.launcher import LaunchError, start
+    from api.launcher import LaunchError, Supervisor, start
 
     overrides = {k: v for k, v in {"port": args.port, "rasa_port": args.rasa_port}.items() if v}
     settings = Settings(**overrides)
@@ -69,15 +69,18 @@ Press Ctrl-C to stop.""",
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    supervisor, code = Supervisor(system), 0
     while not stopping:
-        for name, process in system.processes.items():
-            if process.poll() is not None:
-                print(f"error: {name} stopped (code {process.returncode}); see {system.log_dir}", file=sys.stderr)
-                stopping = True
+        try:
+            for line in supervisor.check():
+                print(f">> {line}", file=sys.stderr, flush=True)
+        except LaunchError as error:
+            print(f"error: {error}", file=sys.stderr)
+            stopping, code = True, 1
         time.sleep(0.5)
     print(">> stopping …", flush=True)
     system.stop()
-    return 0
+    return code
 
 
 def cmd_token(args: argparse.Namespace) -> int:

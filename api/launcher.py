@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,29 +140,35 @@ class System:
     def start_process(self, *names: str, timeout: float = 180) -> None:
         """Start "api" or any of `rasa_names` (several start side by side), and wait until each answers."""
         for name in names:
-            port = self.settings.port if name == "api" else self._rasa_port(name)
-            if not port_is_free(port, self.settings.host if name == "api" else "127.0.0.1"):
-                raise LaunchError(self._port_taken(name, port))
+            self._check_port(name)
         for name in names:
-            command, env = self._command(name)
-            log = self.log_dir / f"{name}.log"
-            self.processes[name] = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
-            )
+            self.launch(name)
         for name in names:
             url = f"{self.api_url}/healthz" if name == "api" else f"http://127.0.0.1:{self._rasa_port(name)}/"
             what = "the API" if name == "api" else f"the Rasa server {name}"
             _wait(url, what, self.processes[name], self.log_dir / f"{name}.log", timeout)
 
-    def _port_taken(self, name: str, port: int) -> str:
+    def launch(self, name: str) -> None:
+        """Start one process without waiting for it to answer (its log: `log_dir`/<name>.log, appended to)."""
+        self._check_port(name)
+        command, env = self._command(name)
+        with (self.log_dir / f"{name}.log").open("ab") as log:  # the process writes to its own copy
+            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def _check_port(self, name: str) -> None:
         if name == "api":
-            return f"port {port} is in use by another program: set TIERZERO_PORT (or --port) to a free port"
-        return (
-            f"port {port}, for the Rasa server {name}, is in use by another program: the Rasa servers take "
-            f"TIERZERO_RASA_PORT ({self.settings.rasa_port}) and the {self.settings.rasa_processes - 1} port(s) after "
-            "it; set TIERZERO_RASA_PORT (or --rasa-port) so that they are free, or run fewer servers "
-            "(TIERZERO_RASA_PROCESSES)"
-        )
+            if not port_is_free(self.settings.port, self.settings.host):
+                raise LaunchError(
+                    f"port {self.settings.port} is in use by another program: set TIERZERO_PORT (or --port) to a free "
+                    "port"
+                )
+        elif not port_is_free(port := self._rasa_port(name)):
+            raise LaunchError(
+                f"port {port}, for the Rasa server {name}, is in use by another program: the Rasa servers take "
+                f"TIERZERO_RASA_PORT ({self.settings.rasa_port}) and the {self.settings.rasa_processes - 1} port(s) "
+                "after it; set TIERZERO_RASA_PORT (or --rasa-port) so that they are free, or run fewer servers "
+                "(TIERZERO_RASA_PROCESSES)"
+            )
 
     def kill(self, *names: str) -> None:
         """SIGKILL processes, as a crash would."""
@@ -182,6 +189,47 @@ class System:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@dataclass
+class Supervisor:
+    """Keeps a running system's processes up (`tierzero run`): one that exits is started again, after a pause that
+    doubles with each exit in the last `window` seconds (1, 2, 4 … s), while the others go on (the API answers from
+    the knowledge base while Rasa is away). A process that exits `max_restarts` times within `window` seconds is not
+    started again: `check` raises, naming it and its log, as something a restart does not mend (a bad setting, a port
+    taken, a full disk) is behind it."""
+
+    system: System
+    max_restarts: int = 5
+    window: float = 600.0
+    clock: Callable[[], float] = time.monotonic
+    exits: dict[str, list[float]] = field(default_factory=dict)  # when each process was seen to have exited
+    due: dict[str, float] = field(default_factory=dict)  # processes waiting to be started again, and when
+
+    def check(self) -> list[str]:
+        """Look at every process once: note those that exited, start again those whose pause is over. Returns what
+        happened, one line each, for the operator."""
+        now, said = self.clock(), []
+        for name, process in self.system.processes.items():
+            if name in self.due or process.poll() is None:
+                continue
+            exits = [t for t in self.exits.get(name, []) if now - t < self.window] + [now]
+            self.exits[name] = exits
+            log = self.system.log_dir / f"{name}.log"
+            if len(exits) > self.max_restarts:
+                raise LaunchError(
+                    f"{name} exited {len(exits)} times in {self.window / 60:.0f} minutes (last code "
+                    f"{process.returncode}); not starting it again: see {log}"
+                )
+            pause = 2.0 ** (len(exits) - 1)
+            self.due[name] = now + pause
+            said.append(f"{name} exited (code {process.returncode}); starting it again in {pause:.0f} s; see {log}")
+        for name, when in list(self.due.items()):
+            if now >= when:
+                del self.due[name]
+                self.system.launch(name)
+                said.append(f"{name} started again (pid {self.system.processes[name].pid})")
+        return said
 
 
 def _wait(url: str, name: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
