@@ -27,6 +27,9 @@ SearchMode = Literal["hybrid", "dense", "lexical"]
 # A policy fitted by `tierzero kb calibrate` is saved beside the index, in the data folder, under this name.
 POLICY_FILE = "kb-policy.json"
 MAX_QUERY_CHARS = 2000
+# Up to this many passages a search whose vector is ready takes about a millisecond (1.1 ms at 100k passages, 7 ms
+# at 1M: bench/results/latency.json), short enough to run where the caller is (`KnowledgeBase.search_is_quick`).
+QUICK_SEARCH_PASSAGES = 200_000
 # passages × articles: a knowledge base this small retrains its classifier at once (~0.3 s on one core), a bigger
 # one in the background
 TRAIN_AT_ONCE_UP_TO = 40_000
@@ -432,12 +435,13 @@ class KnowledgeBase:
         if query:
             self.query_vectors.prepare(query)
 
-    def search_is_ready(self, text: str) -> bool:
-        """Whether searching `text` now would not wait for an embedding: it needs none, or its vector, prepared by
-        `prepare_search`, is done. Such a search is plain Python and numpy, a millisecond or two: a server may run it
-        where it is instead of handing it to a thread (and waiting for that thread and then for its own to wake)."""
+    def search_is_quick(self, text: str) -> bool:
+        """Whether searching `text` now takes a millisecond or two: it waits for no embedding (it needs none, or its
+        vector, prepared by `prepare_search`, is done) and the index holds at most `QUICK_SEARCH_PASSAGES`. A server
+        may run such a search where it is instead of handing it to a thread (and waiting for that thread, then for
+        its own to wake); a longer one belongs in a thread, as the embedding and faiss release the interpreter."""
         query = normalize(text)[:MAX_QUERY_CHARS]
-        return not query or self.query_vectors.ready(query)
+        return not query or (len(self.vectors) <= QUICK_SEARCH_PASSAGES and self.query_vectors.ready(query))
 
     def search(
         self, text: str, lang: str | None = None, k: int = 5, depth: int | None = None, mode: SearchMode = "hybrid"

@@ -117,7 +117,7 @@ class ActionAnswerFromKB(Action):
         runtime = get_runtime()
         lang = _lang(tracker)
         question = tracker.latest_message.get("text") or ""
-        if runtime.kb.search_is_ready(question):  # embedded by the API while Rasa classified it (the usual case)
+        if runtime.kb.search_is_quick(question):  # embedded by the API while Rasa classified it (the usual case)
             result = runtime.kb.search(question, lang=lang)
         else:  # in a worker thread: the embedding releases the interpreter, so the API serves other requests meanwhile
             result = await asyncio.to_thread(runtime.kb.search, question, lang=lang)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import kb.search
 from api.settings import ROOT
 from kb.embeddings import QueryVectors
 
@@ -112,16 +113,19 @@ def test_the_knowledge_base_searches_a_prepared_question_with_its_prepared_vecto
     ]
 
 
-def test_a_search_is_ready_when_it_needs_no_embedding_or_its_vector_is_done(demo_kb):
+def test_a_search_is_quick_when_it_waits_for_no_embedding_and_the_index_is_not_large(demo_kb, monkeypatch):
     question = "Where is my order?"
-    assert demo_kb.search_is_ready("   ") and not demo_kb.search_is_ready(question)
+    assert demo_kb.search_is_quick("   ") and not demo_kb.search_is_quick(question)
     demo_kb.prepare_search(f" {question}  ")
     deadline = time.monotonic() + 30
-    while not demo_kb.search_is_ready(question) and time.monotonic() < deadline:
+    while not demo_kb.search_is_quick(question) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert demo_kb.search_is_ready(f"{question} ")
+    assert demo_kb.search_is_quick(f"{question} ")
+    monkeypatch.setattr(kb.search, "QUICK_SEARCH_PASSAGES", len(demo_kb.vectors) - 1)
+    assert not demo_kb.search_is_quick(question)  # a large index: the search goes to a thread
+    monkeypatch.undo()
     demo_kb.search(question)
-    assert not demo_kb.search_is_ready(question)
+    assert not demo_kb.search_is_quick(question)
 
 
 @pytest.fixture(scope="module")
