@@ -26,7 +26,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.auth import EditorDep
-from api.conversations import customer_question
 from handoff.clock import as_utc
 from handoff.models import Conversation, Message, Ticket
 from kb.gaps import (
@@ -40,6 +39,7 @@ from kb.gaps import (
 from kb.lang import detect_language
 from kb.search import KnowledgeBase
 from kb.suggestions import Suggestion
+from usecases.conversations import customer_question
 
 router = APIRouter(prefix="/api/v1/knowledge-gaps", tags=["editor"])
 GAP_REASONS = ("no_answer", "asked_for_person")

@@ -13,15 +13,26 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import analytics, articles, conversations, gaps, incidents, pages, queues, suggestions, tickets, webhook
+from api import (
+    analytics,
+    articles,
+    conversations,
+    errors,
+    gaps,
+    incidents,
+    pages,
+    queues,
+    suggestions,
+    tickets,
+    webhook,
+)
 from api.bootstrap import open_stores
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
-from api.ratelimit import RateLimiter
 from api.scheduler import Scheduler
 from api.settings import Settings
-from bot.actions.runtime import BotRuntime, configure
-from handoff import Clock, HandoffService, SystemClock, TicketWorkflow, load_policies
+from handoff import Clock, HandoffService, SystemClock, load_policies
+from usecases import Context, Limits, build
 
 logger = logging.getLogger("tierzero")
 
@@ -55,24 +66,35 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI):
         policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
         sessions, kb = open_stores(settings)
-        app.state.sessions, app.state.kb, app.state.policies, app.state.clock = sessions, kb, policies, clock
-        app.state.handoff = HandoffService(policies, clock, embed=kb.embedder.embed_queries)
-        app.state.workflow = TicketWorkflow(policies, clock)
-        configure(BotRuntime(kb=kb, handoff=app.state.handoff, sessions=sessions, public_url=settings.base_url))
+        ctx = Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock)
+        rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
+        limits = Limits.per_minute(
+            settings.messages_per_minute_per_conversation,
+            settings.messages_per_minute_per_address,
+            settings.conversations_per_hour_per_address,
+        )
+        # What the routes (through api/deps.py) and the bot's actions (through the webhook's executor) work with.
+        app.state.use_cases = build(
+            ctx,
+            rasa,
+            limits,
+            max_message_chars=settings.max_message_chars,
+            assistant_timeout=settings.rasa_timeout_seconds,
+        )
+        app.state.rasa = rasa
+        app.state.executor = webhook.make_executor(app.state.use_cases)
         if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
             gc.collect()
             gc.freeze()
-        threading.Thread(target=_warm_incident_vectors, args=(sessions, app.state.handoff), daemon=True).start()
-        app.state.executor = webhook.make_executor()
-        app.state.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
-        app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
-        app.state.scheduler.start()
-        app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
-        app.state.notifier.start()
+        threading.Thread(target=_warm_incident_vectors, args=(sessions, ctx.handoff), daemon=True).start()
+        scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
+        scheduler.start()
+        notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
+        notifier.start()
         yield
-        await app.state.notifier.stop()
-        await app.state.scheduler.stop()
-        await app.state.rasa.close()
+        await notifier.stop()
+        await scheduler.stop()
+        await rasa.close()
 
     app = FastAPI(
         title="Tier Zero",
@@ -89,11 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         max_age=600,
     )
-    app.state.limits = {
-        "messages_per_conversation": RateLimiter(settings.messages_per_minute_per_conversation, 60),
-        "messages_per_address": RateLimiter(settings.messages_per_minute_per_address, 60),
-        "conversations_per_address": RateLimiter(settings.conversations_per_hour_per_address, 3600),
-    }
+    errors.install(app)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -108,11 +126,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def healthz(request: Request) -> dict:
         """Liveness and what the API depends on: the knowledge base and the Rasa server."""
         rasa_ok = await request.app.state.rasa.ready()
+        kb = request.app.state.use_cases.ctx.kb
         return {
             "status": "ok",
             "rasa": "up" if rasa_ok else "down",
-            "articles": len(request.app.state.kb.articles),
-            "passages": len(request.app.state.kb.vectors),
+            "articles": len(kb.articles),
+            "passages": len(kb.vectors),
         }
 
     analytics.instrument(app)  # /metrics: database figures and HTTP request counters

@@ -5,19 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
+
+from usecases.ports import AssistantUnavailable
 
 logger = logging.getLogger(__name__)
 
 
-class RasaUnavailable(RuntimeError):
+DOMAIN_FILE = Path(__file__).resolve().parent.parent / "bot" / "domain.yml"
+
+
+class RasaUnavailable(AssistantUnavailable):
     """Rasa did not answer in time or answered with an error."""
 
 
+@cache
+def bot_intents() -> frozenset[str]:
+    """The intents of the bot's domain: what a button's /payload may name."""
+    return frozenset(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
+
+
 class RasaClient:
-    """Sends one customer message to Rasa and returns the bot's replies.
+    """The assistant of the use cases (`usecases.ports.Assistant`): sends one customer message to Rasa and
+    returns the bot's replies as messages.
 
     `base_url`: one Rasa server, or several separated by commas. Each conversation always goes to the same server
     (by a hash of its id), so its tracker stays in that server's memory and no two servers ever handle one
@@ -30,6 +45,18 @@ class RasaClient:
     def server_for(self, conversation_id: str) -> int:
         """Which of the servers (0, 1, …) answers this conversation."""
         return zlib.crc32(conversation_id.encode()) % len(self._clients)
+
+    def commands(self) -> frozenset[str]:
+        return bot_intents()
+
+    async def reply(self, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
+        """The bot's replies to one message, sent with the conversation's language; the reply that asks one of the
+        handoff form's questions carries its `form_field`."""
+        replies = await self.send(conversation_id, text, {"lang": lang})
+        messages = to_messages(replies)
+        if messages and (field := form_field(replies)):
+            messages[-1]["form_field"] = field
+        return messages
 
     async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
         try:
@@ -80,3 +107,10 @@ def to_messages(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
             else:
                 messages.append({"text": "", "articles": custom["articles"]})
     return messages
+
+
+def form_field(replies: list[dict[str, Any]]) -> str | None:
+    """Which of the handoff form's fields the bot's replies ask for, if any (the `form_field` of a reply's custom
+    data: bot/actions says it with each question)."""
+    customs = (r.get("custom") for r in replies)
+    return next((c["form_field"] for c in customs if isinstance(c, dict) and c.get("form_field")), None)

@@ -7,10 +7,12 @@ import unicodedata
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from handoff import EMAIL_ADDRESS
 from kb.lang import normalize
+from usecases import form
+from usecases.views import TicketBrief
 
 Lang = Literal["en", "ja", "ko"]
 
@@ -118,14 +120,6 @@ class BotMessage(BaseModel):
     form: HandoffForm | None = None
 
 
-class TicketBrief(BaseModel):
-    id: int
-    reference: str
-    queue: str
-    status: str
-    priority: str
-
-
 class MessagesOut(BaseModel):
     messages: list[BotMessage]
     state: str
@@ -147,49 +141,6 @@ class ConversationOut(BaseModel):
     lang: str
     transcript: list[TranscriptEntry]
     ticket: TicketBrief | None = None
-
-
-class SlaOut(BaseModel):
-    """A ticket's SLA clock: deadlines (business hours of its queue), when it was met, and whether it is paused."""
-
-    first_response_due: datetime | None
-    resolution_due: datetime | None
-    first_responded_at: datetime | None
-    paused_since: datetime | None
-    breached: list[str]
-
-
-class TicketOut(BaseModel):
-    id: int
-    reference: str
-    conversation_id: str
-    status: str
-    queue: str
-    tier: int
-    priority: str
-    escalation_level: int
-    sla: SlaOut
-    reason: str
-    channel: str
-    lang: str
-    customer: dict[str, str | None]
-    subject: str
-    summary: str
-    description: str
-    question: str | None
-    topic: str | None
-    topic_confidence: float | None
-    routed_by: str
-    routing_confidence: float | None
-    articles_tried: list[dict[str, Any]]
-    tags: list[str]
-    assignee: str | None
-    resolution: str | None
-    resolution_article_id: str | None
-    created_at: datetime
-    updated_at: datetime
-    transcript: list[dict[str, Any]] | None = None
-    history: list[dict[str, Any]] | None = None
 
 
 def _has_text(value: str) -> str:
@@ -240,37 +191,59 @@ class QueueOut(BaseModel):
     nearest_deadline_ticket: str | None
 
 
-ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9#._/-]{0,39}$")  # goes into the ticket's description as it is
+class FormFieldOut(BaseModel):
+    name: str
+    slot: str
+    type: str
+    required: bool
+    max_chars: int
+    label: str
+    question: str | None
 
 
-def _check(pattern: re.Pattern[str], message: str):
-    def check(value: str | None) -> str | None:
-        if value is not None and not pattern.match(value):
-            raise ValueError(message)
-        return value
+class FormOut(BaseModel):
+    """The contact form (usecases/form.py): what the bot asks in chat and the API's details form shows."""
 
-    return check
+    max_failures: int
+    fields: list[FormFieldOut]
 
 
-class HandoffIn(Input):
-    """The customer's details for a person to take over: from the widget's form, whether or not the bot is up."""
+class _DetailsInput(Input):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    name: str = Field(max_length=100)
-    email: str = Field(max_length=254)
-    description: str = Field(max_length=2000, description="What the customer needs help with.")
-    order_id: str | None = Field(default=None, max_length=40)
-    reason: Literal["no_answer", "asked_for_person", "needs_agent"] = "asked_for_person"
-
-    _name = field_validator("name")(_check(re.compile(r".*\w"), "enter your name"))
-    _email = field_validator("email")(_check(EMAIL_ADDRESS, "enter an email address like name@example.com"))
-    _description = field_validator("description")(
-        _check(re.compile(r".*\w.*\w", re.DOTALL), "describe what you need help with (a few words are enough)")
-    )
-    _order_id = field_validator("order_id")(_check(ORDER_ID, "enter the order number as shown on your receipt"))
-
-    @field_validator("order_id", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_is_none(cls, data: Any) -> Any:
+        """An optional field left blank is not given."""
+        if not isinstance(data, dict):
+            return data
+        optional = {f.name for f in form.FIELDS if not f.required}
+        return {k: None if k in optional and isinstance(v, str) and not v.strip() else v for k, v in data.items()}
+
+
+def _form_check(field: form.FormField) -> Any:
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = field.parse(value)
+        if parsed is None:
+            raise ValueError(field.error)
+        return parsed
+
+    return field_validator(field.name)(check)
+
+
+# The customer's details for a person to take over, from the widget's form whether or not the bot is up: one field
+# for each of the contact form's (usecases/form.py), checked as the bot checks it, and why the customer hands off.
+HandoffIn = create_model(
+    "HandoffIn",
+    __base__=_DetailsInput,
+    __validators__={f"_check_{f.name}": _form_check(f) for f in form.FIELDS},
+    reason=(Literal["no_answer", "asked_for_person", "needs_agent"], "asked_for_person"),
+    **{
+        f.name: (str, Field(max_length=f.max_chars))
+        if f.required
+        else (str | None, Field(None, max_length=f.max_chars))
+        for f in form.FIELDS
+    },
+)

@@ -1,7 +1,8 @@
 """The Rasa action webhook, hosted in the API so the actions share its embedding model and index.
 
 Rasa's `action_endpoint` points here (bot/endpoints.yml) with a shared token; this is rasa-sdk's own executor
-behind a FastAPI route, answering exactly as rasa-sdk's action server would.
+behind a FastAPI route, answering exactly as rasa-sdk's action server would. The executor holds the actions built
+over the app's use cases (`bot.actions.actions_for`).
 """
 
 from __future__ import annotations
@@ -10,27 +11,40 @@ import hmac
 import json
 import logging
 import zlib
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
-from bot.actions import actions
+from api.deps import SettingsDep
+from bot.actions.actions import actions_for
+from usecases import UseCases
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
-def make_executor() -> ActionExecutor:
+def make_executor(cases: UseCases) -> ActionExecutor:
     executor = ActionExecutor()
-    executor.register_package(actions)
+    for action in actions_for(cases):
+        executor.register_action(action)
     return executor
 
 
+def _executor(request: Request) -> ActionExecutor:
+    return request.app.state.executor
+
+
 @router.post("/webhook")
-async def webhook(request: Request, token: str = Query(default="")) -> JSONResponse:
-    expected = request.app.state.settings.action_token
+async def webhook(
+    request: Request,
+    settings: SettingsDep,
+    executor: Annotated[ActionExecutor, Depends(_executor)],
+    token: str = Query(default=""),
+) -> JSONResponse:
+    expected = settings.action_token
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):  # str raises on non-ASCII
         raise HTTPException(403, "the action webhook needs the action token Rasa was started with")
     raw = await request.body()
@@ -43,7 +57,6 @@ async def webhook(request: Request, token: str = Query(default="")) -> JSONRespo
         action_call = json.loads(raw)
     except ValueError as error:
         raise HTTPException(400, "the action call is not valid JSON") from error
-    executor: ActionExecutor = request.app.state.executor
     try:
         result = await executor.run(action_call)
     except ActionExecutionRejection as error:

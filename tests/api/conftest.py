@@ -43,7 +43,7 @@ def client(data_dir):
 @pytest.fixture
 def staff_token(client):
     def make(role: str) -> dict[str, str]:
-        with client.app.state.sessions() as session:
+        with client.app.state.use_cases.ctx.sessions() as session:
             token = create_token(session, role, f"test-{role}")
             session.commit()
         return {"Authorization": f"Bearer {token}"}

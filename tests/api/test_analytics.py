@@ -22,8 +22,8 @@ def _conversation(client, text: str) -> tuple[str, dict[str, str]]:
 
 
 def _hand_off(client, conversation_id: str, text: str) -> None:
-    with client.app.state.sessions() as session:
-        client.app.state.handoff.hand_off(
+    with client.app.state.use_cases.ctx.sessions() as session:
+        client.app.state.use_cases.ctx.handoff.hand_off(
             session, HandoffRequest(conversation_id=conversation_id, reason="asked_for_person", description=text)
         )
         session.commit()
@@ -81,8 +81,8 @@ def test_analytics_is_for_staff_only(client, staff_token):
 def test_metrics_are_prometheus_text_with_live_figures(api, clock, staff_token):
     conversation_id, _ = _conversation(api, "where is my parcel")
     _hand_off(api, conversation_id, "where is my parcel")  # orders, normal
-    with api.app.state.sessions() as session:  # a month later both deadlines have passed
-        fire_due_timers(session, api.app.state.policies, clock.now() + timedelta(days=30))
+    with api.app.state.use_cases.ctx.sessions() as session:  # a month later both deadlines have passed
+        fire_due_timers(session, api.app.state.use_cases.ctx.policies, clock.now() + timedelta(days=30))
     api.get("/no/such/page")
     response = api.get("/metrics", headers=staff_token("agent"))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain; version=")

@@ -170,7 +170,7 @@ def _bearer(token: str) -> dict:
 
 
 def _staff_token(client, role: str, name: str) -> str:
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, role, name, days=30)
         session.commit()
     return token
@@ -189,7 +189,7 @@ def world(shared_client) -> World:
     own_ticket, own_conversation, own_customer = handed_off(client, "where is my parcel")
     other_ticket, other_conversation, other_customer = handed_off(client, "my card was charged twice")
     expired, revoked = _staff_token(client, "agent", "expired"), _staff_token(client, "agent", "revoked")
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         session.execute(update(ApiToken).where(ApiToken.name == "expired").values(expires_at=utcnow() - timedelta(1)))
         revoke_tokens(session, "revoked")
         session.commit()
@@ -315,7 +315,7 @@ def tierzero_cli(shared_client, monkeypatch, capsys):
 
 
 def _every_stored_value(client) -> str:
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         rows = [
             session.execute(select(table)).all()
             for base in (KBBase, HandoffBase, ApiBase)
@@ -354,5 +354,5 @@ def test_a_token_stops_working_when_revoked_or_expired(shared_client, tierzero_c
 def test_a_token_that_would_never_or_already_expire_is_refused(shared_client, tierzero_cli, capsys, days):
     assert tierzero(["token", "create", "--role", "agent", "--name", "Sora Never", "--days", days]) == 2
     assert "--days must be 1 to 3650" in capsys.readouterr().err
-    with shared_client.app.state.sessions() as session:
+    with shared_client.app.state.use_cases.ctx.sessions() as session:
         assert session.scalar(select(ApiToken).where(ApiToken.name == "Sora Never")) is None

@@ -178,7 +178,7 @@ def test_control_characters_are_taken_out_of_the_details_form(client):
     }
     response = client.post(f"/api/v1/conversations/{conversation_id}/handoff", json=details, headers=auth)
     assert response.status_code in (200, 201), response.text
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id)).one()
         assert (ticket.customer_name, ticket.customer_email) == ("AB", "ab@example.com")
         assert "\u0000" not in ticket.description and "help with my order" in ticket.description

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from api.auth import create_token
-from api.texts import WAITING_FOR_AGENT, say
 from handoff import ManualClock
 from handoff.models import Conversation, Message, Ticket
 from handoff.service import record_message
 from tests.api.conftest import FRIDAY_4PM_TOKYO, module_app
+from usecases.texts import WAITING_FOR_AGENT, say
 
 UNANSWERABLE = "Do you have a pet hotel?"
 
@@ -48,12 +48,12 @@ def _details(**changes):
 
 
 def _count(client, model, **where):
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         return session.scalar(select(func.count()).select_from(model).filter_by(**where))
 
 
 def _agent(client):
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, "agent", "Aiko")
         session.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -85,7 +85,7 @@ def test_the_form_speaks_the_conversations_language(api):
 
 def test_a_name_given_as_the_bot_fails_is_neither_searched_nor_prefilled_nor_stored(api):
     conversation_id, auth = _start(api)
-    with api.app.state.sessions() as session:  # the bot's form asked for the name, then Rasa went away
+    with api.app.state.use_cases.ctx.sessions() as session:  # the bot's form asked for the name, then Rasa went away
         conversation = session.get(Conversation, conversation_id)
         record_message(session, conversation, "bot", "What's your name?", {"form_field": "customer_name"})
         session.commit()
@@ -98,7 +98,7 @@ def test_a_name_given_as_the_bot_fails_is_neither_searched_nor_prefilled_nor_sto
 def test_the_question_on_the_ticket_is_the_customers_not_a_contact_details_placeholder(api):
     conversation_id, auth = _start(api)
     _say(api, conversation_id, auth, UNANSWERABLE)
-    with api.app.state.sessions() as session:  # the bot's form asked for the name, then Rasa went away
+    with api.app.state.use_cases.ctx.sessions() as session:  # the bot's form asked for the name, then Rasa went away
         conversation = session.get(Conversation, conversation_id)
         record_message(session, conversation, "bot", "What's your name?", {"form_field": "customer_name"})
         session.commit()
@@ -228,11 +228,11 @@ def test_secrets_in_the_description_never_reach_the_ticket(api):
 
 def test_a_question_is_embedded_while_the_bot_works_and_a_contact_detail_never(api, monkeypatch):
     prepared = []
-    kb = api.app.state.kb
+    kb = api.app.state.use_cases.ctx.kb
     monkeypatch.setattr(kb.query_vectors, "prepare", lambda text: prepared.append(text))
     conversation_id, auth = _start(api)
     _say(api, conversation_id, auth, "How do I reset my password?")
-    with api.app.state.sessions() as session:
+    with api.app.state.use_cases.ctx.sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         record_message(session, conversation, "bot", "What's your email?", {"form_field": "customer_email"})
         session.commit()

@@ -26,7 +26,7 @@ def _events(body: str) -> list[tuple[str, dict, str | None]]:
 def test_the_stream_sends_what_came_after_and_never_internal_notes(client, short_streams):
     created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
     auth = {"Authorization": f"Bearer {created['token']}"}
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         conversation = get_conversation(session, created["id"])
         record_message(session, conversation, "customer", "Where is my parcel?")
         record_message(session, conversation, "note", "internal: customer is a VIP")
@@ -59,7 +59,7 @@ def test_a_message_number_no_server_could_have_sent_is_refused_or_ignored(client
     created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
     auth = {"Authorization": f"Bearer {created['token']}"}
     url = f"/api/v1/conversations/{created['id']}/events"
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         record_message(session, get_conversation(session, created["id"]), "customer", "Where is my parcel?")
         session.commit()
     refused = client.get(f"{url}?after=99999999999999999999", headers=auth)

@@ -19,7 +19,7 @@ atexit.register(shutil.rmtree, _data, ignore_errors=True)
 app = create_app(Settings(data_dir=_data, rasa_url=f"http://127.0.0.1:{free_port()}", load_demo_kb=False))
 _running = TestClient(app).__enter__()  # runs the lifespan: database, index, bot runtime
 atexit.register(_running.__exit__, None, None, None)
-with app.state.sessions() as _session:
+with app.state.use_cases.ctx.sessions() as _session:
     ADMIN = {"Authorization": f"Bearer {create_token(_session, 'admin', 'fuzz')}"}
     _session.commit()
 

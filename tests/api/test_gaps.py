@@ -23,7 +23,7 @@ def answer(article_id: str) -> list[dict]:
 def conversation(client, exchanges: list[tuple[str, list[dict]]], lang: str = "en") -> str:
     """A conversation stored as the API stores one when Rasa replies: each customer text, then Rasa's replies."""
     conversation_id = client.post("/api/v1/conversations", json={"lang": lang}).json()["id"]
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         stored = get_conversation(session, conversation_id)
         for text, replies in exchanges:
             record_message(session, stored, "customer", text)
@@ -36,8 +36,8 @@ def conversation(client, exchanges: list[tuple[str, list[dict]]], lang: str = "e
 
 
 def hand_off(client, conversation_id: str, reason: str, description: str, question: str | None = None) -> int:
-    with client.app.state.sessions() as session:
-        ticket = client.app.state.handoff.hand_off(
+    with client.app.state.use_cases.ctx.sessions() as session:
+        ticket = client.app.state.use_cases.ctx.handoff.hand_off(
             session,
             HandoffRequest(conversation_id=conversation_id, reason=reason, description=description, question=question),
         )
@@ -48,7 +48,7 @@ def hand_off(client, conversation_id: str, reason: str, description: str, questi
 def editor(client) -> dict[str, str]:
     from api.auth import create_token
 
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, "editor", "Mina")
         session.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -107,7 +107,7 @@ def test_contact_details_placeholders_are_not_questions(client):
         [("[email removed]", form)],
     ]
     conversation_ids = [conversation(client, []) for _ in stories]
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         for conversation_id, exchanges in zip(conversation_ids, stories, strict=True):
             stored = get_conversation(session, conversation_id)
             for text, replies in exchanges:

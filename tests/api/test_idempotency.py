@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-import api.conversations
-from api.texts import BOT_UNAVAILABLE, say
+import usecases.conversations
 from handoff import HandoffRequest
 from handoff.models import Conversation, Message, Ticket
 from handoff.service import record_message
+from usecases.texts import BOT_UNAVAILABLE, say
 
 
 def _start(client):
@@ -39,7 +39,7 @@ def bot(client, monkeypatch):
 
 
 def _stored(client, sender="customer") -> list[Message]:
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         return list(session.scalars(select(Message).where(Message.sender == sender).order_by(Message.id)))
 
 
@@ -116,13 +116,13 @@ def test_a_duplicate_inserted_at_the_same_moment_fails_on_the_unique_key_and_is_
     url, auth = _start(client)
     body = {"text": "where is my parcel?", "client_message_id": "m-1"}
     first = client.post(url, json=body, headers=auth).json()
-    real, looks = api.conversations.message_with_key, []
+    real, looks = usecases.conversations.message_with_key, []
 
     def too_early(session, conversation_id, key):  # the second process looked before the first one committed
         looks.append(key)
         return None if len(looks) == 1 else real(session, conversation_id, key)
 
-    monkeypatch.setattr(api.conversations, "message_with_key", too_early)
+    monkeypatch.setattr(usecases.conversations, "message_with_key", too_early)
     again = client.post(url, json=body, headers=auth)
     assert again.status_code == 200 and again.json() == first
     assert len(looks) == 2  # the insert failed on (conversation_id, client_message_id), then the key was found
@@ -132,8 +132,8 @@ def test_a_duplicate_inserted_at_the_same_moment_fails_on_the_unique_key_and_is_
 def test_a_retry_when_an_agent_has_the_conversation_gets_the_same_notice(client, bot):
     url, auth = _start(client)
     conversation_id = url.split("/")[-2]
-    with client.app.state.sessions() as session:
-        client.app.state.handoff.hand_off(
+    with client.app.state.use_cases.ctx.sessions() as session:
+        client.app.state.use_cases.ctx.handoff.hand_off(
             session, HandoffRequest(conversation_id=conversation_id, reason="asked_for_person", description="help")
         )
         session.commit()
@@ -146,18 +146,18 @@ def test_a_retry_when_an_agent_has_the_conversation_gets_the_same_notice(client,
 
 def test_the_bots_replies_are_stored_even_if_a_concurrent_insert_takes_their_number(client, bot, monkeypatch):
     url, auth = _start(client)
-    real, taken = api.conversations.record_message, []
+    real, taken = usecases.conversations.record_message, []
 
     def racing(session, conversation, sender, text, *args, **kwargs):
         message = real(session, conversation, sender, text, *args, **kwargs)
         if sender == "bot" and not taken:  # an agent's message takes this number and commits first
             taken.append(message.seq)
-            with client.app.state.sessions() as other:
+            with client.app.state.use_cases.ctx.sessions() as other:
                 real(other, other.get(Conversation, conversation.id), "agent", "On it.")
                 other.commit()
         return message
 
-    monkeypatch.setattr(api.conversations, "record_message", racing)
+    monkeypatch.setattr(usecases.conversations, "record_message", racing)
     response = client.post(url, json={"text": "where is my parcel?"}, headers=auth)
     assert response.status_code == 200 and response.json()["messages"][0]["text"] == "reply 1 to where is my parcel?"
     assert taken and [m.text for m in _stored(client, "bot")] == ["reply 1 to where is my parcel?"]
@@ -166,7 +166,7 @@ def test_the_bots_replies_are_stored_even_if_a_concurrent_insert_takes_their_num
 
 def test_the_handoff_notice_is_stored_even_if_a_concurrent_insert_takes_its_number(client, bot, monkeypatch):
     url, auth = _start(client)
-    real, taken = api.conversations.record_message, []
+    real, taken = usecases.conversations.record_message, []
 
     def racing(session, conversation, sender, text, *args, **kwargs):
         message = real(session, conversation, sender, text, *args, **kwargs)
@@ -175,20 +175,21 @@ def test_the_handoff_notice_is_stored_even_if_a_concurrent_insert_takes_its_numb
             raise IntegrityError("INSERT INTO messages", {}, Exception("duplicate key value (conversation_id, seq)"))
         return message
 
-    monkeypatch.setattr(api.conversations, "record_message", racing)
+    monkeypatch.setattr(usecases.conversations, "record_message", racing)
     details = {"name": "Mia Tanaka", "email": "mia@example.com", "description": "The app is not working"}
     response = client.post(url.replace("/messages", "/handoff"), json=details, headers=auth)
     assert response.status_code == 200, response.text
     assert response.json()["ticket"]["reference"] in response.json()["messages"][0]["text"]
     assert taken and len(_stored(client, "system")) == 1
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         assert len(list(session.scalars(select(Ticket)))) == 1
 
 
 def test_a_retry_whose_first_send_never_got_replies_gets_an_apology(client, bot, monkeypatch):
     url, auth = _start(client)
     conversation_id = url.split("/")[-2]
-    with client.app.state.sessions() as session:  # the first send stored the message, then its process died
+    # the first send stored the message, then its process died
+    with client.app.state.use_cases.ctx.sessions() as session:
         conversation = session.get(Conversation, conversation_id)
         record_message(session, conversation, "customer", "where is my parcel?", client_message_id="m-1")
         session.commit()

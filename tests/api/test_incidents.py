@@ -16,7 +16,7 @@ OUTAGE = [
 
 
 def agent(client, name="Aiko") -> dict[str, str]:
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, "agent", name)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -24,8 +24,8 @@ def agent(client, name="Aiko") -> dict[str, str]:
 
 def handed_off(client, text: str) -> int:
     created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
-    with client.app.state.sessions() as session:
-        ticket = client.app.state.handoff.hand_off(
+    with client.app.state.use_cases.ctx.sessions() as session:
+        ticket = client.app.state.use_cases.ctx.handoff.hand_off(
             session, HandoffRequest(conversation_id=created["id"], reason="asked_for_person", description=text)
         )
         session.commit()

@@ -6,7 +6,7 @@ from tests.api.test_tickets import agent, handed_off
 def _editor(client):
     from api.auth import create_token
 
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, "editor", "Mina")
         session.commit()
     return {"Authorization": f"Bearer {token}"}

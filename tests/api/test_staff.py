@@ -28,7 +28,8 @@ def test_editor_publishes_and_search_explains_the_decision(client, staff_token):
     assert body["candidates"][0]["article_id"] == "pet-hotel-en"
     best = body["candidates"][0]
     assert {"dense", "lexical", "fused", "probability"} <= best.keys()
-    policy = client.app.state.kb.policy  # the score the decision compared: confidence plus the classifier's share
+    # the score the decision compared: confidence plus the classifier's share
+    policy = client.app.state.use_cases.ctx.kb.policy
     assert best["score"] == pytest.approx(
         best["confidence"] + policy.probability_weight * best["probability"], abs=2e-4
     )

@@ -3,9 +3,9 @@ from kb.suggestions import Suggestion, suggest_from_resolution
 
 def _suggest(client, question, article_id=None):
     app = client.app
-    with app.state.sessions() as session:
+    with app.state.use_cases.ctx.sessions() as session:
         suggestion = suggest_from_resolution(
-            app.state.kb,
+            app.state.use_cases.ctx.kb,
             session,
             ticket="TZ-1001",
             question=question,
@@ -56,7 +56,7 @@ def test_review_errors_are_clear(client, staff_token):
 
 
 def _as_new_article(client, suggestion_id, body):
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         suggestion = session.get(Suggestion, suggestion_id)
         suggestion.kind, suggestion.article_id, suggestion.body = "new_article", None, body
         session.commit()

@@ -7,8 +7,8 @@ import pytest
 
 from api.auth import create_token
 from api.settings import Settings
-from api.texts import WAITING_FOR_AGENT
 from handoff import HandoffRequest, PolicyError
+from usecases.texts import WAITING_FOR_AGENT
 
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def agent(client, name="Aiko") -> dict[str, str]:
-    with client.app.state.sessions() as session:
+    with client.app.state.use_cases.ctx.sessions() as session:
         token = create_token(session, "agent", name)
         session.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -27,8 +27,8 @@ def agent(client, name="Aiko") -> dict[str, str]:
 def handed_off(client, text="where is my parcel", **request) -> tuple[int, str, dict[str, str]]:
     """A customer's conversation handed off as the bot's action does it; returns ticket id, conversation, auth."""
     created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
-    with client.app.state.sessions() as session:
-        ticket = client.app.state.handoff.hand_off(
+    with client.app.state.use_cases.ctx.sessions() as session:
+        ticket = client.app.state.use_cases.ctx.handoff.hand_off(
             session,
             HandoffRequest(conversation_id=created["id"], reason="asked_for_person", description=text, **request),
         )

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.actions.actions import CANCEL_WORDS, NAME_MAX_CHARS, email_in, name_in
+from usecases.form import CANCEL_WORDS, NAME_MAX_CHARS, email_in, name_in
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ def test_rasa_killed_mid_form_loses_nothing_and_the_form_continues(fragile):
     assert _count(fragile, Ticket, conversation_id=chat.id) == 1
     customer_texts = [m["text"] for m in chat.client.get(f"/api/v1/conversations/{chat.id}", headers=chat.headers)
                       .json()["transcript"] if m["sender"] == "customer"]  # fmt: skip
-    assert customer_texts == [  # as stored: contact details stay out of the transcript (api/conversations.py)
+    assert customer_texts == [  # as stored: contact details stay out of the transcript (usecases/conversations.py)
         "상담원 연결해 주세요",
         "[name given in the form]",
         "[email removed]",

@@ -1,8 +1,8 @@
 """What the bot tells the customer about the first reply (bot/actions/texts.py), from the SLA and business hours."""
 
-from bot.actions.texts import reply_expectation
 from handoff import HandoffService, Ticket
 from tests.handoff.conftest import tokyo
+from usecases.texts import reply_expectation
 
 
 def _window(sessions, policies, clock, ticket_id):

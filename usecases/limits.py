@@ -1,4 +1,4 @@
-"""Per-conversation and per-address rate limits, so one client cannot flood the bot or the database."""
+"""Rate limits, so one client cannot flood the bot or the database: counted per key (a conversation, an address)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from usecases.errors import RateLimited
+
+MAX_KEYS = 100_000  # past this many keys, idle ones are forgotten so memory stays bounded
 
 
 class RateLimiter:
@@ -36,20 +39,30 @@ class RateLimiter:
             if len(events) >= self.limit:
                 return False
             events.append(now)
-            if len(self._events) > 100_000:  # forget idle keys so memory stays bounded
+            if len(self._events) > MAX_KEYS:
                 for idle in [k for k, v in self._events.items() if not v]:
                     del self._events[idle]
             return True
 
     def check(self, key: str, what: str) -> None:
-        """Raise 429 with a message and Retry-After if `key` is over its limit."""
+        """RateLimited, saying what and how many, if `key` is over its limit."""
         if not self.allow(key):
-            raise HTTPException(
-                status_code=429,
-                detail=f"too many {what}: at most {self.limit} per {int(self.window)} seconds; please wait a moment",
-                headers={"Retry-After": str(int(self.window))},
+            raise RateLimited(
+                f"too many {what}: at most {self.limit} per {int(self.window)} seconds; please wait a moment",
+                retry_after=int(self.window),
             )
 
 
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+@dataclass(frozen=True)
+class Limits:
+    """The limits the customer's use cases apply."""
+
+    messages_per_conversation: RateLimiter
+    messages_per_address: RateLimiter
+    conversations_per_address: RateLimiter
+
+    @classmethod
+    def per_minute(cls, per_conversation: int, per_address: int, conversations_per_hour: int) -> Limits:
+        return cls(
+            RateLimiter(per_conversation, 60), RateLimiter(per_address, 60), RateLimiter(conversations_per_hour, 3600)
+        )

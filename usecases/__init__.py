@@ -1,0 +1,48 @@
+"""Tier Zero's application layer: the use cases between the adapters (api/ for HTTP, bot/ for Rasa) and the
+domain (kb/, handoff/, privacy/).
+
+Each use case has one verb, takes typed inputs, returns typed results and knows nothing of HTTP or Rasa; it refuses
+with the errors of `usecases.errors`, which each adapter maps to its own terms in one place. `build` makes them all
+from one `Context`; the process that serves holds the result and hands it to the routes and to the bot's actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from usecases.answers import Answers
+from usecases.context import Context
+from usecases.conversations import Conversations
+from usecases.handoff import HandOff, HandoffDetails
+from usecases.limits import Limits
+from usecases.ports import Assistant
+from usecases.tickets import TicketDesk
+
+
+@dataclass(frozen=True)
+class UseCases:
+    ctx: Context
+    answers: Answers
+    hand_off: HandOff
+    conversations: Conversations
+    tickets: TicketDesk
+
+
+def build(
+    ctx: Context, assistant: Assistant, limits: Limits, *, max_message_chars: int, assistant_timeout: float
+) -> UseCases:
+    """Every use case over `ctx`, the customer's turn answered by `assistant` within `limits`."""
+    answers, hand_off = Answers(ctx), HandOff(ctx)
+    conversations = Conversations(
+        ctx,
+        assistant,
+        answers,
+        hand_off,
+        limits,
+        max_message_chars=max_message_chars,
+        assistant_timeout=assistant_timeout,
+    )
+    return UseCases(ctx=ctx, answers=answers, hand_off=hand_off, conversations=conversations, tickets=TicketDesk(ctx))
+
+
+__all__ = ["Context", "HandoffDetails", "Limits", "UseCases", "build"]
