@@ -32,6 +32,7 @@ from usecases import form
 from usecases.views import Reply
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
+form_router = APIRouter(prefix="/api/v1", tags=["customer"])
 
 
 def customer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
@@ -54,7 +55,7 @@ def create_conversation(
     return ConversationCreated(id=opened.id, token=opened.token, state=opened.state)
 
 
-@router.get("/form", response_model=FormOut)
+@form_router.get("/handoff-form", response_model=FormOut)
 def get_form(lang: Annotated[str, Query(max_length=5)] = "en") -> FormOut:
     """The contact form a handoff collects: its fields, what the bot asks for each in chat, in `lang`, and how
     often the bot asks again before it goes on without a field."""

@@ -87,13 +87,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             gc.collect()
             gc.freeze()
         threading.Thread(target=_warm_incident_vectors, args=(sessions, ctx.handoff), daemon=True).start()
-        scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
-        scheduler.start()
-        notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
-        notifier.start()
+        app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
+        app.state.scheduler.start()
+        app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
+        app.state.notifier.start()
         yield
-        await notifier.stop()
-        await scheduler.stop()
+        await app.state.notifier.stop()
+        await app.state.scheduler.stop()
         await rasa.close()
 
     app = FastAPI(
@@ -137,4 +137,5 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     analytics.instrument(app)  # /metrics: database figures and HTTP request counters
     for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
         app.include_router(module.router)
+    app.include_router(conversations.form_router)
     return app

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from api.auth import AgentDep
 from api.schemas import QueueOut
-from api.tickets import NEXT_DEADLINE
 from handoff import Ticket
 from handoff.clock import as_utc
+from usecases.tickets import NEXT_DEADLINE
 
 router = APIRouter(prefix="/api/v1/queues", tags=["agent"])
 WORKING = ("new", "open", "pending_customer")

@@ -58,6 +58,7 @@ ROUTES: dict[str, Row] = {
     "POST /webhook": Row(RASA, {"next_action": "action_listen", "tracker": {}, "domain": {}}),
     # the customer's side
     "POST /api/v1/conversations": Row(PUBLIC, {"lang": "en"}),
+    "GET /api/v1/handoff-form": Row(PUBLIC),
     "GET /api/v1/conversations/{conversation_id}": Row(CUSTOMER),
     "GET /api/v1/conversations/{conversation_id}/events": Row(CUSTOMER),
     "POST /api/v1/conversations/{conversation_id}/messages": Row(CUSTOMER, {"text": "where is my parcel?"}),

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import usecases.conversations
+import usecases.handoff
 from handoff import HandoffRequest
 from handoff.models import Conversation, Message, Ticket
 from handoff.service import record_message
@@ -166,7 +167,7 @@ def test_the_bots_replies_are_stored_even_if_a_concurrent_insert_takes_their_num
 
 def test_the_handoff_notice_is_stored_even_if_a_concurrent_insert_takes_its_number(client, bot, monkeypatch):
     url, auth = _start(client)
-    real, taken = usecases.conversations.record_message, []
+    real, taken = usecases.handoff.record_message, []
 
     def racing(session, conversation, sender, text, *args, **kwargs):
         message = real(session, conversation, sender, text, *args, **kwargs)
@@ -175,7 +176,7 @@ def test_the_handoff_notice_is_stored_even_if_a_concurrent_insert_takes_its_numb
             raise IntegrityError("INSERT INTO messages", {}, Exception("duplicate key value (conversation_id, seq)"))
         return message
 
-    monkeypatch.setattr(usecases.conversations, "record_message", racing)
+    monkeypatch.setattr(usecases.handoff, "record_message", racing)
     details = {"name": "Mia Tanaka", "email": "mia@example.com", "description": "The app is not working"}
     response = client.post(url.replace("/messages", "/handoff"), json=details, headers=auth)
     assert response.status_code == 200, response.text
