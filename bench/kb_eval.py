@@ -42,17 +42,14 @@ from tqdm import tqdm
 
 from bench.options import SEED, add_arguments
 from kb.calibrate import LabelledOutcome, fit_policy, outcome
+from kb.decision import DecisionPolicy
 from kb.embeddings import Embedder, load_embedder
 from kb.lang import normalize
 from kb.models import Article, KBBase
-from kb.search import (
-    MAX_QUERY_CHARS,
-    NEEDS_AGENT_TAG,
-    QUESTION_KINDS,
-    DecisionPolicy,
-    KnowledgeBase,
-    split_passages,
-)
+from kb.passages import QUESTION_KINDS, split_passages
+from kb.query_vectors import MAX_QUERY_CHARS
+from kb.results import NEEDS_AGENT_TAG
+from kb.search import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT.parent / "shared" / "data"

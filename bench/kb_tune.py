@@ -22,8 +22,9 @@ from bench.kb_eval import CachedEmbedder, build_kb, load_intents, load_retrieval
 from bench.options import add_arguments
 from bench.run_all import RUNS
 from kb.embeddings import load_embedder
+from kb.fusion import RetrievalSettings
 from kb.lang import normalize
-from kb.search import MAX_QUERY_CHARS, RetrievalSettings
+from kb.query_vectors import MAX_QUERY_CHARS
 
 CLASSIFIER_GRID = {"classifier_strength": (10.0, 100.0), "classifier_weight": (0.0, 0.02, 0.05, 0.1)}
 GRID = {

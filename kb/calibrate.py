@@ -20,7 +20,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import beta
 
-from kb.search import ArticleView, DecisionPolicy, KnowledgeBase, SearchResult
+from kb.decision import DecisionPolicy
+from kb.results import ArticleView, SearchResult
+from kb.search import KnowledgeBase
 
 MARGINS = (0.0, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05)
 PROBABILITY_WEIGHTS = (

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-# Above this many passages the classifier is not trained (minutes of CPU); search is then retrieval alone.
+# Above this many passages the classifier is not trained (its training would take too long); search is then
+# retrieval alone.
 MAX_TRAINING_PASSAGES = 50_000
 
 

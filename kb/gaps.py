@@ -7,10 +7,11 @@ nothing here knows about tickets, conversations or HTTP.
 Questions are grouped by average-linkage agglomerative clustering on the cosine similarity of their embeddings: two
 groups merge while the mean similarity between their questions is at least `threshold`. Unlike single linkage it does
 not chain unrelated questions through a bridge of in-between ones, and it is deterministic for a given input order
-(questions are sorted by time, then text, first). With multilingual-e5-small, paraphrases of one question in one
-language score about 0.85-0.93 and different questions in one domain about 0.78-0.87 (tests/data/demo_questions.jsonl),
-hence the default of 0.89: it keeps topics apart at the cost of splitting loosely worded paraphrases into several
-clusters. Cross-lingual paraphrases score lower and join a cluster only when worded closely.
+(questions are sorted by time, then text, first). The default threshold sits between the similarities of paraphrases
+of one question in one language and of different questions in one domain, as multilingual-e5-small scores the demo
+questions (tests/data/demo_questions.jsonl; measure them again for another engine): it keeps topics apart at the
+cost of splitting loosely worded paraphrases into several clusters. Cross-lingual paraphrases score lower and join
+a cluster only when worded closely.
 
 Example (with a `KnowledgeBase` over the published articles)::
 
@@ -29,7 +30,8 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from kb.search import Decision, KnowledgeBase
+from kb.decision import Decision
+from kb.search import KnowledgeBase
 from kb.suggestions import MAX_PHRASING_CHARS, MERGE_SIMILARITY
 
 DEFAULT_CLUSTER_SIMILARITY = 0.89

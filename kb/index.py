@@ -5,7 +5,7 @@ vectors and which article versions are in it, so a saved index is never used wit
 error telling you to reindex) and only articles that changed are embedded again at start-up.
 Saving writes a new folder and swaps it in, so a crash mid-save leaves the previous index serving.
 
-Up to `APPROXIMATE_FROM` passages the search is exact (a flat scan: ~1–2 ms at 10k, too slow at 100k). Past that the
+Up to `APPROXIMATE_FROM` passages the search is exact (a flat scan, whose time grows with the index). Past that the
 index turns itself into an inverted-file index (IVF: k-means cells, `nprobe` of them scanned per query), trained
 on the vectors it holds; `bench/kb_latency.py` checks its recall against the exact search and its latency.
 """
@@ -24,12 +24,12 @@ import faiss
 import numpy as np
 
 FORMAT_VERSION = 2  # 2: alternative questions are embedded as queries
-# One question is searched at a time: with faiss's OpenMP threads a 10k-passage search took ~100 ms p50 on these
-# busy 2 cores (threads spin and wait for each other), with one thread ~1 ms (bench/kb_latency.py). It also stops
-# faiss's OpenMP runtime from slowing the embedding model's.
+# One question is searched at a time, on one thread: faiss's OpenMP threads spin and wait for each other on a
+# server's busy cores, which made a search slower, not faster (bench/kb_latency.py measures it), and slowed the
+# embedding model's own threads.
 faiss.omp_set_num_threads(1)
 APPROXIMATE_FROM = 50_000
-# Cells scanned per query. bench/kb_latency.py measured recall@10 against exact search at 1M passages.
+# Cells scanned per query; bench/kb_latency.py measures the recall against exact search that this buys.
 DEFAULT_NPROBE = 32
 
 

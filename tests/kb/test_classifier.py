@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-import kb.search
+import kb.training
 from kb import KnowledgeBase
 from kb.articles import ArticleCreate, create_article
 from kb.classifier import ArticleClassifier
@@ -70,7 +70,7 @@ def test_a_weight_of_zero_turns_the_classifier_off(sessions, embedder, tmp_path)
 def test_a_big_knowledge_base_learns_in_the_background_and_never_scores_articles_it_was_not_trained_on(
     cards_kb, sessions, monkeypatch
 ):
-    monkeypatch.setattr(kb.search, "TRAIN_AT_ONCE_UP_TO", 0)
+    monkeypatch.setattr(kb.training, "TRAIN_AT_ONCE_UP_TO", 0)
     article = _publish(sessions, "card-frozen", "How to freeze your card", ["can I block my card for a while"])
     cards_kb.refresh_article(article)
     candidates = cards_kb.search("I want to freeze my card").candidates

