@@ -20,7 +20,7 @@ from api.auth import Staff, bearer, get_staff, require
 from handoff.analytics import DEADLINES, AnalyticsReport, Share, analytics_report, day_window, zone
 from handoff.models import Conversation, Ticket, TicketTimer
 from handoff.models import Message as ChatMessage
-from handoff.service import OPEN_TICKET_STATUSES
+from handoff.vocabulary import OPEN_TICKET_STATUSES
 from kb.models import Article
 
 router = APIRouter()

@@ -20,6 +20,7 @@ from kb.articles import (
     ArticleCreate,
     ArticleError,
     ArticleNotFound,
+    ArticleStatus,
     ArticleUpdate,
     create_article,
     list_articles,
@@ -27,6 +28,7 @@ from kb.articles import (
     update_article,
 )
 from kb.importer import export_csv, export_json, import_files
+from kb.lang import Lang
 from kb.models import Article
 
 MAX_IMPORT_FILES = 500
@@ -98,15 +100,11 @@ class ImportOut(BaseModel):
     problems: list[str] = Field(description="one line per refused file: file:line: reason (nothing from it stored)")
 
 
-Lang = Literal["en", "ja", "ko"]
-Status = Literal["draft", "published", "archived"]
-
-
 class ArticleFilters(BaseModel):
     """The filters shared by listing and export (`q`: words in the title)."""
 
     lang: Lang | None = None
-    status: Status | None = None
+    status: ArticleStatus | None = None
     topic: Annotated[str | None, Field(max_length=40)] = None
     product: Annotated[str | None, Field(max_length=80)] = None
     tag: Annotated[str | None, Field(max_length=40)] = None
@@ -265,7 +263,7 @@ def search(
     request: Request,
     staff: EditorDep,
     q: Annotated[str, Query(min_length=1, max_length=2000)],
-    lang: Annotated[Literal["en", "ja", "ko"] | None, Query()] = None,
+    lang: Annotated[Lang | None, Query()] = None,
     k: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> dict:
     """What the bot would do with a question: every candidate with its dense, lexical and fused scores, the

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from sqlalchemy import UniqueConstraint, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from handoff import HandoffBase
+from handoff import HandoffBase, install_outbox
 from kb import KBBase
 
 
@@ -80,10 +78,5 @@ def _add_missing_columns(engine: Engine, base: type[DeclarativeBase]) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for one request, closed afterwards."""
-    with factory() as session:
-        yield session
+    """The app's sessions: each writes the webhook outbox with the changes it commits."""
+    return install_outbox(sessionmaker(engine, expire_on_commit=False))

@@ -82,6 +82,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             assistant_timeout=settings.rasa_timeout_seconds,
         )
         app.state.rasa = rasa
+        app.state.sessions, app.state.kb, app.state.policies, app.state.clock = (
+            sessions,
+            kb,
+            policies,
+            clock,
+        )  # transitional: the routers not yet on use cases read these; they go as each router moves
         app.state.executor = webhook.make_executor(app.state.use_cases)
         if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
             gc.collect()

@@ -10,11 +10,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from handoff import EMAIL_ADDRESS
-from kb.lang import normalize
+from handoff.vocabulary import HandoffReason
+from kb.lang import Lang, normalize
 from usecases import form
 from usecases.views import TicketBrief
-
-Lang = Literal["en", "ja", "ko"]
 
 
 def without_control_characters(text: str) -> str:
@@ -239,7 +238,7 @@ HandoffIn = create_model(
     "HandoffIn",
     __base__=_DetailsInput,
     __validators__={f"_check_{f.name}": _form_check(f) for f in form.FIELDS},
-    reason=(Literal["no_answer", "asked_for_person", "needs_agent"], "asked_for_person"),
+    reason=(HandoffReason, "asked_for_person"),
     **{
         f.name: (str, Field(max_length=f.max_chars))
         if f.required

@@ -17,12 +17,11 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-LANGUAGES = ("en", "ja", "ko")
-
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class LanguageFromMetadata(GraphComponent):
-    """Adds the entity `lang` (en, ja or ko) when the message's metadata names one of those languages."""
+    """Adds the entity `lang` when the message's metadata names a language. The API is the one judge of which
+    languages are supported (kb/lang.py) and sends only those, so the component takes what it is given."""
 
     @classmethod
     def create(
@@ -37,7 +36,7 @@ class LanguageFromMetadata(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             lang = (message.get("metadata") or {}).get("lang")
-            if lang in LANGUAGES:
+            if isinstance(lang, str) and lang:
                 entity = {"entity": "lang", "value": lang, "start": 0, "end": 0, "extractor": type(self).__name__}
                 message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages

@@ -8,7 +8,7 @@ from handoff.models import Conversation, HandoffBase, Message, Ticket, TicketEve
 from handoff.policies import Policies, PolicyError, load_policies, parse_policies
 from handoff.service import EMAIL_ADDRESS, ArticleTried, HandoffError, HandoffRequest, HandoffService, ReplyWindow
 from handoff.sla import fire_due_timers
-from handoff.webhooks import WebhookDelivery, WebhookEvent  # registers the outbox tables and the flush hook
+from handoff.webhooks import WebhookDelivery, WebhookEvent, install_outbox
 from handoff.workflow import InvalidTransition, TicketNotFound, TicketWorkflow
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "fire_due_timers",
+    "install_outbox",
     "load_policies",
     "parse_policies",
 ]

@@ -31,8 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.clock import as_utc
-from handoff.models import PRIORITIES, Conversation, Message, Ticket, TicketEvent, TicketTimer
+from handoff.models import Conversation, Message, Ticket, TicketEvent, TicketTimer
 from handoff.service import REASON_LABELS
+from handoff.vocabulary import PRIORITIES
 
 REASONS = tuple(REASON_LABELS)  # no_answer, asked_for_person, needs_agent
 DEADLINES = ("first_response", "resolution")

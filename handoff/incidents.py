@@ -20,9 +20,10 @@ import numpy as np
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from handoff.models import PRIORITIES, HandoffBase, Ticket, utcnow
+from handoff.models import HandoffBase, Ticket, utcnow
 from handoff.policies import Policies
 from handoff.sla import record
+from handoff.vocabulary import PRIORITIES
 
 INCIDENT_STATUSES = ("open", "resolved")
 MAX_CANDIDATES = 200  # recent tickets compared with a new one (the newest first)

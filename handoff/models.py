@@ -8,10 +8,6 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-CONVERSATION_STATES = ("bot", "waiting_agent", "agent", "resolved")
-TICKET_STATUSES = ("new", "open", "pending_customer", "resolved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from handoff.calendar import BusinessCalendar
-from handoff.models import PRIORITIES
+from handoff.vocabulary import PRIORITIES, Priority, WebhookEventName
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_POLICIES_FILE = Path(__file__).resolve().parent.parent / "config" / "policies.yml"
@@ -89,8 +89,12 @@ class BusinessHours(Strict):
 
 
 class Queue(Strict):
-    """A team's queue: its support tier, its hours, its lead, and the queue a tier escalation moves tickets to."""
+    """A team's queue: what customers are told it is called, by language; its support tier, its hours, its lead, and
+    the queue a tier escalation moves tickets to."""
 
+    name: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]] = Field(
+        default_factory=dict
+    )
     tier: int = Field(ge=1, le=3)
     hours: str
     lead: str | None = None
@@ -131,7 +135,7 @@ class PriorityRule(Conditions):
     model_config = ConfigDict(populate_by_name=True)
 
     name: str
-    set: Literal["low", "normal", "high", "urgent"] | None = None
+    set: Priority | None = None
     raise_by: int | None = Field(default=None, alias="raise", ge=1, le=3)
     queues: list[str] = Field(default_factory=list)
 
@@ -140,7 +144,7 @@ class SlaPolicy(Strict):
     """Targets for the tickets it matches (empty lists match all), counted in the queue's business hours."""
 
     name: str
-    priorities: list[Literal["low", "normal", "high", "urgent"]] = Field(default_factory=list)
+    priorities: list[Priority] = Field(default_factory=list)
     queues: list[str] = Field(default_factory=list)
     channels: list[str] = Field(default_factory=list)
     first_response: Minutes = Field(gt=0)
@@ -180,10 +184,7 @@ class IncidentPolicy(Strict):
     window: Minutes = Field(default=30, gt=0)
     min_tickets: int = Field(default=5, ge=2)
     similarity: float = Field(default=0.92, gt=0, le=1)  # cosine; the shipped model's paraphrases
-    priority: Literal["low", "normal", "high", "urgent"] | None = None
-
-
-WEBHOOK_EVENTS = ("ticket.created", "ticket.reminder", "ticket.breached", "ticket.escalated", "ticket.resolved")
+    priority: Priority | None = None
 
 
 def _http_url(value: Any) -> str:
@@ -200,9 +201,7 @@ class Webhook(Strict):
 
     url: Annotated[str, BeforeValidator(_http_url)]
     secret: str = Field(min_length=16)
-    events: list[
-        Literal["ticket.created", "ticket.reminder", "ticket.breached", "ticket.escalated", "ticket.resolved"]
-    ] = Field(default_factory=list)
+    events: list[WebhookEventName] = Field(default_factory=list)
     max_attempts: int = Field(default=5, ge=1, le=20)
     timeout: float = Field(default=10.0, gt=0, le=120)
 
@@ -235,6 +234,12 @@ class Policies(Strict):
         """The business calendar of `queue` (the default queue's for a queue no longer configured)."""
         known = self.queues.get(queue) or self.queues[self.default_queue]
         return self.calendars[known.hours]
+
+    def queue_name(self, queue: str, lang: str) -> str:
+        """What customers writing `lang` are told `queue` is called: its name in `lang`, else in English, else (a queue
+        no longer configured, or one given no name) its id in words."""
+        names = known.name if (known := self.queues.get(queue)) else {}
+        return names.get(lang) or names.get("en") or queue.replace("_", " ")
 
     def tier(self, queue: str) -> int:
         return (self.queues.get(queue) or self.queues[self.default_queue]).tier

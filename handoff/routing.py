@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handoff.models import PRIORITIES
 from handoff.policies import Conditions, Policies, PriorityRule, ValueRange
+from handoff.vocabulary import PRIORITIES
 
 # text → (queue, confidence); a topic classifier trained on past tickets or a labelled data set
 Classify = Callable[[str], tuple[str, float]]

@@ -9,7 +9,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
@@ -21,8 +21,8 @@ from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.policies import Policies
 from handoff.routing import Classify, Facts, route
 from handoff.sla import record, start_clock
+from handoff.vocabulary import OPEN_TICKET_STATUSES, HandoffReason
 
-OPEN_TICKET_STATUSES = ("new", "open", "pending_customer")
 # A customer's email address as the bot's form and the API's details form accept it for the ticket.
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 
@@ -160,7 +160,7 @@ class HandoffRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: str
-    reason: Literal["no_answer", "asked_for_person", "needs_agent"]
+    reason: HandoffReason
     customer_name: str | None = Field(default=None, max_length=120)
     customer_email: str | None = Field(default=None, max_length=254)
     description: str = Field(max_length=5000)

@@ -15,8 +15,9 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.clock import as_utc
-from handoff.models import PRIORITIES, Ticket, TicketEvent, TicketTimer
+from handoff.models import Ticket, TicketEvent, TicketTimer
 from handoff.policies import EscalationLevel, Policies
+from handoff.vocabulary import PRIORITIES
 
 DEADLINES = ("first_response", "resolution")
 ACTIVE_STATUSES = ("new", "open")

@@ -2,12 +2,12 @@
 
 Every ticket change that a helpdesk or chat tool should hear about — a handoff, an SLA reminder, a breach, an
 escalation, a resolution — already leaves an entry in the ticket's history (`handoff.sla.record`). Session hooks
-turn each such entry into a row of `webhook_events` on the same connection, in the same transaction, just before
-it commits, so an event exists if and only if its change was committed: nothing is lost on a crash and nothing is
-sent for a rolled-back change. Sending is someone else's job (`api.notifier`): it fans each event out to the
-configured webhooks (`dispatch`), claims due deliveries one by one (`claim_due`, a conditional UPDATE, so two
-workers never send the same attempt), POSTs them and records the outcome (`record_attempt`), retrying with
-exponential back-off.
+(installed on a session factory by `install_outbox`) turn each such entry into a row of `webhook_events` on the
+same connection, in the same transaction, just before it commits, so an event exists if and only if its change was
+committed: nothing is lost on a crash and nothing is sent for a rolled-back change. Sending is someone else's job
+(`api.notifier`): it fans each event out to the configured webhooks (`dispatch`), claims due deliveries one by one
+(`claim_due`, a conditional UPDATE, so two workers never send the same attempt), POSTs them and records the outcome
+(`record_attempt`), retrying with exponential back-off.
 
 Plain Python over SQLAlchemy: no HTTP here.
 """
@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, insert, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from handoff.clock import as_utc
 from handoff.models import HandoffBase, Ticket, TicketEvent, utcnow
@@ -136,7 +136,6 @@ def event_body(event_id: str, name: str, at: datetime, ticket: Ticket, detail: d
 _PENDING = "tierzero_webhook_entries"
 
 
-@event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush_context: Any) -> None:
     """Note the new history entries that are webhook events; they are written to the outbox at commit."""
     entries = [obj for obj in session.new if isinstance(obj, TicketEvent) and event_name(obj)]
@@ -144,7 +143,6 @@ def _collect(session: Session, _flush_context: Any) -> None:
         session.info.setdefault(_PENDING, []).extend(entries)
 
 
-@event.listens_for(Session, "before_commit")
 def _enqueue(session: Session) -> None:
     """Write an outbox row for every webhook event of this transaction, on its connection, just before it commits;
     the ticket is described as it stands at the commit (its SLA, a priority an incident raised …)."""
@@ -163,10 +161,19 @@ def _enqueue(session: Session) -> None:
         session.connection().execute(insert(WebhookEvent.__table__), rows)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     """A rolled-back change sends nothing."""
     session.info.pop(_PENDING, None)
+
+
+def install_outbox(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Make every session of `sessions` write the outbox with its changes; returns `sessions`. Bound to one factory,
+    not to every SQLAlchemy session in the process, so another program's sessions (a test's, a tool's) stay plain.
+    Installing twice is a no-op."""
+    for name, listener in (("after_flush", _collect), ("before_commit", _enqueue), ("after_rollback", _forget)):
+        if not event.contains(sessions, name, listener):
+            event.listen(sessions, name, listener)
+    return sessions
 
 
 # --- delivering ------------------------------------------------------------------------------------------------

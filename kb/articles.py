@@ -12,10 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
+from kb.lang import Lang
 from kb.models import Article, ArticleRevision, utcnow
 
 MAX_BODY_CHARS = 50_000
-ArticleLang = Literal["en", "ja", "ko"]
+ArticleStatus = Literal["draft", "published", "archived"]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,119}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -54,7 +55,7 @@ class ArticleFields(BaseModel):
 
     title: ShortText | None = None
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)] | None = None
-    lang: ArticleLang | None = None
+    lang: Lang | None = None
     group: Slug | None = None
     questions: Annotated[list[ShortText], Field(max_length=100)] | None = None
     tags: Annotated[list[Tag], Field(max_length=30)] | None = None
@@ -84,8 +85,8 @@ class ArticleCreate(ArticleFields):
     id: Slug | None = None
     title: ShortText
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
-    lang: ArticleLang
-    status: Literal["draft", "published", "archived"] = "draft"
+    lang: Lang
+    status: ArticleStatus = "draft"
 
 
 class ArticleUpdate(ArticleFields):

@@ -7,8 +7,12 @@ conversation is still a Japanese conversation.
 
 import re
 import unicodedata
+from typing import Literal, get_args
 
-SUPPORTED_LANGUAGES = ("en", "ja", "ko")
+Lang = Literal["en", "ja", "ko"]
+"""The languages customers write, each a language code; the knowledge base, the bot's texts and the widget follow."""
+
+SUPPORTED_LANGUAGES: tuple[Lang, ...] = get_args(Lang)
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
 from api.bootstrap import load_demo_kb
-from api.db import create_tables, make_engine
+from api.db import create_tables, make_engine, session_factory
 from kb import DEFAULT_MODEL, KnowledgeBase, load_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def data_dir(tmp_path, demo_index) -> Path:
 def sessions(tmp_path, _database_per_test):
     engine = create_engine(_database_per_test or f"sqlite:///{tmp_path / 'unit.db'}")
     create_tables(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+    return session_factory(engine)
 
 
 @pytest.fixture(scope="session")

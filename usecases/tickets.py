@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from handoff import HandoffError, InvalidTransition, Ticket, TicketNotFound, TicketWorkflow
 from handoff.clock import as_utc
-from handoff.models import PRIORITIES, TICKET_STATUSES
 from handoff.service import transcript
 from handoff.sla import breached
+from handoff.vocabulary import PRIORITIES, TICKET_STATUSES
 from kb.articles import ArticleNotFound
 from kb.suggestions import SuggestionError, suggest_from_resolution
 from usecases.context import Context

@@ -1,6 +1,7 @@
 import pytest
 
 from handoff import PolicyError, load_policies, parse_policies
+from kb.lang import SUPPORTED_LANGUAGES
 from tests.handoff.conftest import SAMPLE
 
 
@@ -9,6 +10,25 @@ def test_the_shipped_policies_load():
     assert policies.default_queue in policies.queues
     assert len(policies.escalation) == 4
     assert policies.reminder_before == 30
+
+
+def test_every_shipped_queue_has_a_name_in_every_customer_language():
+    policies = load_policies()
+    for queue in policies.queues:
+        for lang in SUPPORTED_LANGUAGES:
+            assert policies.queues[queue].name.get(lang), (queue, lang)
+    assert policies.queue_name("key_accounts", "ja") == "法人担当"
+
+
+def test_a_queue_name_falls_back_to_english_then_to_the_id_in_words():
+    policies = parse_policies(
+        SAMPLE.replace("billing: {tier: 1,", "billing: {name: {en: Billing team, ja: お支払い}, tier: 1,"),
+        source="policies.yml",
+    )
+    assert policies.queue_name("billing", "ja") == "お支払い"
+    assert policies.queue_name("billing", "ko") == "Billing team"
+    assert policies.queue_name("general", "ko") == "general"
+    assert policies.queue_name("key_accounts_retired", "en") == "key accounts retired"
 
 
 def test_durations_and_hours_are_parsed(policies):

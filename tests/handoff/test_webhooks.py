@@ -7,11 +7,12 @@ import threading
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from api.notifier import Notifier
 from handoff import HandoffRequest, HandoffService, PolicyError, TicketWorkflow, fire_due_timers, parse_policies
 from handoff.service import open_conversation
-from handoff.webhooks import WebhookDelivery, WebhookEvent, backoff
+from handoff.webhooks import WebhookDelivery, WebhookEvent, backoff, install_outbox
 from tests.handoff.conftest import SAMPLE, tokyo
 from tests.webhook_receiver import SECRET
 
@@ -55,6 +56,18 @@ def test_a_handoff_reaches_the_receiver_signed_with_the_ticket(sessions, clock, 
     assert request["headers"]["X-TierZero-Event-Id"] == body["id"]
     assert notifier.run_once() == []  # nothing left to send
     notifier.client.close()
+
+
+def test_only_sessions_of_a_factory_with_the_outbox_installed_write_it(sessions, clock):
+    plain = sessionmaker(sessions.kw["bind"], expire_on_commit=False)
+    policies = parse_policies(with_webhooks(hook("https://helpdesk.example/hooks")))
+    hand_off(plain, policies, clock)
+    with sessions() as session:
+        assert session.scalars(select(WebhookEvent)).all() == []
+    assert install_outbox(sessions) is sessions  # a second install changes nothing: one row per event, not two
+    hand_off(sessions, policies, clock)
+    with sessions() as session:
+        assert [event.event for event in session.scalars(select(WebhookEvent))] == ["ticket.created"]
 
 
 def test_a_wrong_secret_is_rejected_by_the_receiver(sessions, clock, receiver):
