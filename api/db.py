@@ -19,8 +19,8 @@ def make_engine(url: str, sqlite_synchronous: str = "normal") -> Engine:
 
     `sqlite_synchronous`: SQLite's `synchronous` ("normal" or "full"). In WAL mode "normal" writes a commit to the
     log without waiting for the disk: a crashed or killed process loses nothing, a power cut or an operating-system
-    crash may lose the last commits (never the database); "full" waits for the disk on every commit (~0.2-1 ms,
-    with the API's event loop waiting too)."""
+    crash may lose the last commits (never the database); "full" waits for the disk on every commit,
+    with the API's event loop waiting too."""
     if sqlite_synchronous not in ("normal", "full"):
         raise ValueError(f"sqlite_synchronous must be 'normal' or 'full', not {sqlite_synchronous!r}")
     if url.startswith("sqlite"):

@@ -341,6 +341,6 @@ class Conversations:
             question=asked[-1] if asked and reason != "asked_for_person" else None,
             customer_name=values.get("name"),
             customer_email=values.get("email"),
-            order_id=values.get("order_id"),
+            answers=values,
         )
         return self.hand_off(conversation_id, details, actor="customer").reply()

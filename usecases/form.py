@@ -9,7 +9,7 @@ whatever form it is sent."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,7 @@ class FormField:
     error: str  # what the API's 422 says of a value that cannot be one
     asked_in_chat: bool = True
     contact: bool = False  # a contact detail: the bot reads it as typed, the transcript keeps a placeholder
+    on_ticket: str | None = None  # a field the ticket has no place of its own for: its line in the description
 
 
 NAME = FormField(
@@ -173,6 +174,7 @@ ORDER = FormField(
     invalid={},
     error="enter the order number as shown on your receipt",
     asked_in_chat=False,
+    on_ticket="Order",
 )
 FIELDS: tuple[FormField, ...] = (NAME, EMAIL, DESCRIPTION, ORDER)
 CHAT_FIELDS: tuple[FormField, ...] = tuple(f for f in FIELDS if f.asked_in_chat)
@@ -217,6 +219,16 @@ def stored_answer(field: FormField, redacted: str) -> str:
         return NAME_GIVEN
     address = email_in(redacted)
     return redacted.replace(address, EMAIL_REMOVED) if address else redacted
+
+
+def ticket_lines(values: Mapping[str, str | None]) -> str:
+    """The answers to the fields the ticket has no place of their own for, as the end of its description: one
+    "Label: value" line each (`values` by field name; empty answers left out).
+
+    >>> ticket_lines({"name": "Mia", "order_id": "KM-5521"})
+    '\\nOrder: KM-5521'
+    """
+    return "".join(f"\n{f.on_ticket}: {value}" for f in FIELDS if f.on_ticket and (value := values.get(f.name)))
 
 
 def without_contact_answers(text: str) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from handoff import ArticleTried, Conversation, HandoffRequest, Ticket
 from handoff.incidents import open_incident_of
 from handoff.service import get_conversation, open_ticket, record_message, transcript
 from privacy import redact
+from usecases import form
 from usecases.context import Context
 from usecases.errors import NotFound
 from usecases.store import retrying
@@ -44,7 +46,7 @@ class HandoffDetails:
     question: str | None = None
     customer_name: str | None = None
     customer_email: str | None = None
-    order_id: str | None = None
+    answers: Mapping[str, str | None] = field(default_factory=dict)  # every form answer, by field name
     intent: str | None = None
 
 
@@ -76,7 +78,7 @@ class HandOff:
             except ValueError as error:
                 raise NotFound(str(error)) from error
             entries = transcript(session, conversation_id)
-        description = details.description + (f"\nOrder: {details.order_id}" if details.order_id else "")
+        description = details.description + form.ticket_lines(details.answers)
         question = redact(details.question).text if details.question else None
         request = HandoffRequest(
             conversation_id=conversation_id,

@@ -242,6 +242,7 @@ class ActionCreateTicket(Action):
             question=question,
             customer_name=given("customer_name"),
             customer_email=given("customer_email"),
+            answers={f.name: given(f.slot) for f in CHAT_FIELDS},
         )
         try:
             # In the event loop, with the loop's other writes (the customer's messages and the bot's replies): on

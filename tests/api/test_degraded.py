@@ -138,7 +138,7 @@ def test_submitting_the_form_twice_makes_one_ticket_and_one_confirmation(api):
     reference = body["ticket"]["reference"]
     assert body["state"] == "waiting_agent" and reference.startswith("TZ-")
     confirmation = body["messages"][0]["text"]  # the bot's own words (bot/domain.yml)
-    assert f"our technical support team as ticket {reference}." in confirmation
+    assert f"our Technical Support team as ticket {reference}." in confirmation
     assert "reply within 60 minutes" in confirmation  # technical's SLA, on the test clock
     assert _count(api, Message, conversation_id=conversation_id, sender="system") == 1
     view = api.get(f"/api/v1/conversations/{conversation_id}", headers=auth).json()
