@@ -61,8 +61,8 @@ def free_port(count: int = 1) -> int:
 
 
 # The two servers share the machine's cores: numerical libraries (OpenMP in numpy and faiss, TensorFlow's pools in
-# Rasa) run one thread each instead of one per core, so they do not spin waiting for a core the other server holds.
-# Measured on 2 cores: Rasa 31 -> 27 ms and the API 39 -> 35 ms of CPU a turn. Set in the environment to override.
+# Rasa) run one thread each instead of one per core, so they do not spin waiting for a core the other server holds
+# (less CPU a turn for both, bench/results/load.md). Set in the environment to override.
 SERVING_THREADS = {
     "OMP_NUM_THREADS": "1",
     "TF_INTRA_OP_PARALLELISM_THREADS": "1",
