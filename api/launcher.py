@@ -129,8 +129,9 @@ class System:
             "TIERZERO_ACTION_URL": f"http://127.0.0.1:{settings.port}/webhook",
             "TIERZERO_ACTION_TOKEN": self.action_token,
             "TIERZERO_RASA_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
+            "TIERZERO_RASA_EXTENSIONS": "on" if settings.rasa_extensions else "off",
         }
-        # bot.server is `rasa run` with a prebuilt validator for action responses (see its docstring).
+        # bot.server is `rasa run` with Tier Zero's extensions to Rasa (bot/rasa_ext), or stock Rasa when they are off.
         rasa_python = str(Path(self.rasa_bin).with_name("python"))
         command = [rasa_python, "-m", "bot.server", "run", "--model", str(self.model),
                    "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",

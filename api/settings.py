@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     rasa_processes: int = Field(default=2, ge=1, le=MAX_RASA_PROCESSES)
     # Well above the slowest replies under load (bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The Rasa servers run with Tier Zero's extensions to Rasa's internals (bot/rasa_ext: the same results with less
+    # work, checked against one Rasa version, which they refuse to start without); off runs stock Rasa, to compare
+    # the two (bench/results/load.md) or to run another Rasa version. Passed to the servers by api/launcher.py.
+    rasa_extensions: bool = True
     action_token: str = ""
     embedding_model: str = DEFAULT_MODEL
     # CPU threads one query's embedding may use: 1 leaves the other core to Rasa and to other requests.
