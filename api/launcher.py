@@ -61,8 +61,8 @@ def free_port(count: int = 1) -> int:
 
 
 # The two servers share the machine's cores: numerical libraries (OpenMP in numpy and faiss, TensorFlow's pools in
-# Rasa) run one thread each instead of one per core, so they do not spin waiting for a core the other server holds.
-# Measured on 2 cores: Rasa 31 -> 27 ms and the API 39 -> 35 ms of CPU a turn. Set in the environment to override.
+# Rasa) run one thread each instead of one per core, so they do not spin waiting for a core the other server holds
+# (less CPU a turn for both, bench/results/load.md). Set in the environment to override.
 SERVING_THREADS = {
     "OMP_NUM_THREADS": "1",
     "TF_INTRA_OP_PARALLELISM_THREADS": "1",
@@ -129,8 +129,9 @@ class System:
             "TIERZERO_ACTION_URL": f"http://127.0.0.1:{settings.port}/webhook",
             "TIERZERO_ACTION_TOKEN": self.action_token,
             "TIERZERO_RASA_TRACKER_DB": str(settings.data_dir / "rasa-tracker.db"),
+            "TIERZERO_RASA_EXTENSIONS": "on" if settings.rasa_extensions else "off",
         }
-        # bot.server is `rasa run` with a prebuilt validator for action responses (see its docstring).
+        # bot.server is `rasa run` with Tier Zero's extensions to Rasa (bot/rasa_ext), or stock Rasa when they are off.
         rasa_python = str(Path(self.rasa_bin).with_name("python"))
         command = [rasa_python, "-m", "bot.server", "run", "--model", str(self.model),
                    "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",

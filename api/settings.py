@@ -35,10 +35,14 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_port: int = Field(default=5005, ge=1, le=65535)
     # Rasa servers `tierzero run` starts, on rasa_port, rasa_port + 1, …: with two, a burst of messages is answered
-    # on both cores (p95 under load ~95 against ~145 ms, bench/results/load.md); each holds the model (~790 MB).
+    # on both cores, the slowest replies shorter (bench/results/load.md); each holds its own copy of the model.
     rasa_processes: int = Field(default=2, ge=1, le=MAX_RASA_PROCESSES)
-    # Ten times the p99 under 50 concurrent conversations (0.3-1.1 s, bench/results/load.md): a cut-off reply is lost.
+    # Well above the slowest replies under load (bench/results/load.md): a cut-off reply is lost.
     rasa_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The Rasa servers run with Tier Zero's extensions to Rasa's internals (bot/rasa_ext: the same results with less
+    # work, checked against one Rasa version, which they refuse to start without); off runs stock Rasa, to compare
+    # the two (bench/results/load.md) or to run another Rasa version. Passed to the servers by api/launcher.py.
+    rasa_extensions: bool = True
     action_token: str = ""
     embedding_model: str = DEFAULT_MODEL
     # CPU threads one query's embedding may use: 1 leaves the other core to Rasa and to other requests.
@@ -54,9 +58,9 @@ class Settings(BaseSettings):
     conversations_per_hour_per_address: int = Field(default=100, ge=1)
     log_level: str = "info"
     # A serving process moves what it loaded at start-up (models, index, libraries) out of the garbage collector's
-    # reach (`gc.freeze`): a full collection then walks only what requests made, ms instead of 0.1-1 s with every
-    # request waiting (bench/results/load.md). `tierzero run` turns it on; off in-process (tests, tools), where
-    # frozen objects would never be collected.
+    # reach (`gc.freeze`): a full collection then walks only what requests made, not all of that with every request
+    # waiting (bench/results/load.md). `tierzero run` turns it on; off in-process (tests, tools), where frozen
+    # objects would never be collected.
     freeze_heap_after_start: bool = False
     # Sites allowed to call the API from a browser (the widget); "*" lets any site embed it.
     cors_origins: Annotated[list[str], NoDecode] = ["*"]

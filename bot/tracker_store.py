@@ -1,9 +1,9 @@
 """Rasa's SQL tracker store, with each conversation's tracker kept in memory between its turns.
 
 The stock `SQLTrackerStore` reads every event of the conversation's session and replays them into a new tracker on
-each message, then counts them again to know which events to save: a third of Rasa's time in the load test at 20
-turns a conversation (bench/results/load.md), growing with every turn. This store keeps the tracker it last returned
-or saved, with the number of its events that are stored and the id of the conversation's newest stored event:
+each message, then counts them again to know which events to save: a large part of Rasa's time a turn, growing
+with every turn (bench/results/load.md). This store keeps the tracker it last returned or saved, with the number of
+its events that are stored and the id of the conversation's newest stored event:
 
 - on the next message it asks the database for that id (one indexed query) and, when nothing was stored since (by
   another Rasa process sharing the database, say) and the tracker holds no unsaved events (a turn that failed before

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: create the environments if needed, lint, train the Rasa model once (cached by a hash of its inputs),
-# then run the whole test suite against the real components, on SQLite and again on PostgreSQL.
+# check the Rasa extensions (bot/rasa_ext) against stock Rasa in the Rasa environment (tests/rasa), then run the
+# whole test suite against the real components, on SQLite and again on PostgreSQL.
 # Arguments go to pytest for the SQLite run only (e.g. `scripts/test.sh tests/kb -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,9 @@ echo ">> lint"
 "$app/bin/ruff" check .
 "$app/bin/ruff" format --check .
 echo ">> Rasa model"
-"$app/bin/python" -m api.cli train
+model="$("$app/bin/python" -m api.cli train | tee /dev/stderr | tail -n 1)"
+echo ">> Rasa extensions against stock Rasa (in the Rasa environment)"
+TIERZERO_RASA_MODEL="$model" "$rasa/bin/python" -m pytest tests/rasa
 echo ">> Chromium for the browser tests (Debian's package; nothing downloads a browser of its own)"
 command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 echo ">> PostgreSQL server for the second pass (Debian's package)"

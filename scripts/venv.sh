@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create (once) a virtual environment keyed by the hash of what it installs, and print its path.
-#   scripts/venv.sh rasa   -> Python 3.10 environment with Rasa Open Source (requirements/rasa.txt)
+#   scripts/venv.sh rasa   -> Python 3.10 environment with Rasa Open Source and its test runner
+#                             (requirements/rasa.txt, requirements/rasa-test.txt)
 #   scripts/venv.sh app    -> Python 3.11 environment with the app and its test tools (pyproject.toml)
 # Environments live under $TIERZERO_CACHE (default ~/.cache/tierzero) so a fresh clone on a set-up machine
 # reuses them; a half-built environment is never used (a marker is written only after a clean install).
@@ -22,7 +23,7 @@ find_python() {
 }
 
 case "$kind" in
-  rasa) inputs=(requirements/rasa.txt); pyver=3.10 ;;
+  rasa) inputs=(requirements/rasa.txt requirements/rasa-test.txt); pyver=3.10 ;;
   app)  inputs=(requirements/app-first.txt requirements/app.txt requirements/test.txt); pyver=3.11 ;;
   *) echo "usage: scripts/venv.sh rasa|app" >&2; exit 2 ;;
 esac
@@ -38,7 +39,7 @@ if [ ! -f "$venv/.complete" ]; then
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip >&2
   if [ "$kind" = rasa ]; then
-    "$venv/bin/pip" install --quiet -r requirements/rasa.txt >&2
+    "$venv/bin/pip" install --quiet -r requirements/rasa.txt -r requirements/rasa-test.txt >&2
   else
     # CPU torch from the machine's local wheel first, so nothing pulls a multi-GB CUDA build.
     "$venv/bin/pip" install --quiet -r requirements/app-first.txt >&2

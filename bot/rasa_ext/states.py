@@ -1,15 +1,17 @@
 """Rasa's dialogue states of a conversation, worked out once per event instead of once per prediction.
 
-Before each prediction, Rasa 3.6's policies ask for the conversation's states (`Domain.states_for_tracker_history`):
+Rasa: before each prediction, its policies ask for the conversation's states (`Domain.states_for_tracker_history`):
 every event of the session replayed into a new tracker, one state taken before each action. The rule policy asks
-twice per prediction and a turn has two predictions, so a turn replays the session four times: ~a quarter of
-Rasa's time a turn by the twentieth turn, and growing with every turn (bench/results/load.md).
+twice per prediction and a turn has two predictions, so every turn replays the whole session several times, more
+work with every turn (bench/results/load.md).
 
-`states_for_tracker_history` gives exactly the stock states, but keeps, on the tracker, the replay as far as it got
-(its tracker, the states so far and the loop's two variables, per combination of arguments), and replays only the
-events that came since. The tracker store keeps trackers between turns (bot/tracker_store.py), so a turn replays
-only its own events. Whenever the events are not the kept ones followed by new ones (a rewind, a restart, a tracker
-rebuilt from the database), the replay starts over. The states are handed out as copies: callers change them.
+The patch: `states_for_tracker_history` runs the stock loop, step for step, but keeps on the tracker the replay as
+far as it got (its tracker, the states so far and the loop's two variables, per combination of arguments), and
+replays only the events that came since. The tracker store keeps trackers between turns (bot/tracker_store.py), so
+a turn replays only its own events. Whenever the events are not the kept ones followed by new ones (a rewind, a
+restart, a tracker rebuilt from the database, a form's happy path whose earlier turns Rasa leaves out of the
+applied events), the replay starts over. The states are handed out as copies, since callers change them: the
+result is the stock states on every call, which tests/rasa checks on random conversations.
 """
 
 from __future__ import annotations
@@ -103,3 +105,6 @@ def states_for_tracker_history(
         replay = replays[key] = _Replay(domain, tracker, (omit_unset_slots, ignore_rule_only_turns, rule_only_data))
     replay.replay(events)
     return replay.current_states()
+
+
+PATCHES = ((Domain, "states_for_tracker_history", states_for_tracker_history),)
