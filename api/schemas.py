@@ -207,6 +207,13 @@ class FormOut(BaseModel):
     fields: list[FormFieldOut]
 
 
+class LanguageOut(BaseModel):
+    """A language customers may talk in: its code and its name in that language (what a language picker shows)."""
+
+    code: Lang
+    name: str
+
+
 class _DetailsInput(Input):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
