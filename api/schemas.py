@@ -100,6 +100,8 @@ class FormField(BaseModel):
     label: str
     type: Literal["text", "email", "tel", "textarea"] = "text"
     required: bool = False
+    max_chars: int | None = None  # None in a form stored before fields carried it
+    autocomplete: str = "off"
     value: str = ""
 
 
@@ -196,6 +198,7 @@ class FormFieldOut(BaseModel):
     type: str
     required: bool
     max_chars: int
+    autocomplete: str
     label: str
     question: str | None
 

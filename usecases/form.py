@@ -101,6 +101,7 @@ class FormField:
     error: str  # what the API's 422 says of a value that cannot be one
     asked_in_chat: bool = True
     contact: bool = False  # a contact detail: the bot reads it as typed, the transcript keeps a placeholder
+    autocomplete: str = "off"  # what the browser may fill it with (an HTML autocomplete token)
 
 
 NAME = FormField(
@@ -119,6 +120,7 @@ NAME = FormField(
     },
     error="enter your name (letters, up to 100 characters; not a question or an address)",
     contact=True,
+    autocomplete="name",
 )
 EMAIL = FormField(
     name="email",
@@ -140,6 +142,7 @@ EMAIL = FormField(
     },
     error="enter an email address like name@example.com",
     contact=True,
+    autocomplete="email",
 )
 DESCRIPTION = FormField(
     name="description",
@@ -237,6 +240,8 @@ def details_form(conversation_id: str, lang: str, description: str = "", reason:
                 "label": in_lang(f.label, lang),
                 "type": f.kind,
                 "required": f.required,
+                "max_chars": f.max_chars,
+                "autocomplete": f.autocomplete,
                 "value": description if f is DESCRIPTION else "",
             }
             for f in FIELDS
@@ -255,6 +260,7 @@ def describe(lang: str) -> dict[str, Any]:
                 "type": f.kind,
                 "required": f.required,
                 "max_chars": f.max_chars,
+                "autocomplete": f.autocomplete,
                 "label": in_lang(f.label, lang),
                 "question": in_lang(f.question, lang) if f.asked_in_chat else None,
             }
