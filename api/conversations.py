@@ -24,11 +24,14 @@ from api.schemas import (
     ConversationOut,
     FormOut,
     HandoffIn,
+    LanguageOut,
     MessageIn,
     MessagesOut,
     TicketBrief,
 )
+from kb.lang import SUPPORTED_LANGUAGES
 from usecases import form
+from usecases.texts import LANGUAGE_NAMES
 from usecases.views import Reply
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
@@ -60,6 +63,13 @@ def get_form(lang: Annotated[str, Query(max_length=5)] = "en") -> FormOut:
     """The contact form a handoff collects: its fields, what the bot asks for each in chat, in `lang`, and how
     often the bot asks again before it goes on without a field."""
     return FormOut.model_validate(form.describe(lang))
+
+
+@form_router.get("/languages", response_model=list[LanguageOut])
+def get_languages() -> list[LanguageOut]:
+    """The languages a conversation may be in, each named in itself (English, 日本語, 한국어): what a client offers
+    the customer to choose from."""
+    return [LanguageOut(code=code, name=LANGUAGE_NAMES[code][code]) for code in SUPPORTED_LANGUAGES]
 
 
 @router.post("/{conversation_id}/messages", response_model=MessagesOut)

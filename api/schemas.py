@@ -100,6 +100,8 @@ class FormField(BaseModel):
     label: str
     type: Literal["text", "email", "tel", "textarea"] = "text"
     required: bool = False
+    max_chars: int | None = None  # None in a form stored before fields carried it
+    autocomplete: str = "off"
     value: str = ""
 
 
@@ -196,6 +198,7 @@ class FormFieldOut(BaseModel):
     type: str
     required: bool
     max_chars: int
+    autocomplete: str
     label: str
     question: str | None
 
@@ -205,6 +208,13 @@ class FormOut(BaseModel):
 
     max_failures: int
     fields: list[FormFieldOut]
+
+
+class LanguageOut(BaseModel):
+    """A language customers may talk in: its code and its name in that language (what a language picker shows)."""
+
+    code: Lang
+    name: str
 
 
 class _DetailsInput(Input):

@@ -102,6 +102,7 @@ class FormField:
     asked_in_chat: bool = True
     contact: bool = False  # a contact detail: the bot reads it as typed, the transcript keeps a placeholder
     on_ticket: str | None = None  # a field the ticket has no place of its own for: its line in the description
+    autocomplete: str = "off"  # what the browser may fill it with (an HTML autocomplete token)
 
 
 NAME = FormField(
@@ -120,6 +121,7 @@ NAME = FormField(
     },
     error="enter your name (letters, up to 100 characters; not a question or an address)",
     contact=True,
+    autocomplete="name",
 )
 EMAIL = FormField(
     name="email",
@@ -141,6 +143,7 @@ EMAIL = FormField(
     },
     error="enter an email address like name@example.com",
     contact=True,
+    autocomplete="email",
 )
 DESCRIPTION = FormField(
     name="description",
@@ -249,6 +252,8 @@ def details_form(conversation_id: str, lang: str, description: str = "", reason:
                 "label": in_lang(f.label, lang),
                 "type": f.kind,
                 "required": f.required,
+                "max_chars": f.max_chars,
+                "autocomplete": f.autocomplete,
                 "value": description if f is DESCRIPTION else "",
             }
             for f in FIELDS
@@ -267,6 +272,7 @@ def describe(lang: str) -> dict[str, Any]:
                 "type": f.kind,
                 "required": f.required,
                 "max_chars": f.max_chars,
+                "autocomplete": f.autocomplete,
                 "label": in_lang(f.label, lang),
                 "question": in_lang(f.question, lang) if f.asked_in_chat else None,
             }

@@ -1,9 +1,11 @@
 /*! Tier Zero chat widget. Put one tag on any page:
  *   <script src="https://support.example.com/widget.js" data-lang="ja" data-color="#0969da"
  *           data-greeting="Hello!" data-title="Kitsune Market" defer></script>
- * data-api (default: where this file came from), data-lang (en | ja | ko; default: the browser's language if it is
- * one of these, else the page's),
+ * data-api (default: where this file came from), data-lang (one of the languages the API lists at /api/v1/languages;
+ * default: the browser's language if it is one of them, else the page's),
  * data-color (the accent), data-greeting and data-title are optional.
+ * What the API knows, the widget asks it rather than keeping a copy: the languages (GET /api/v1/languages), the
+ * contact form (GET /api/v1/handoff-form) and, in the ticket brief, the queue's name and the expected reply time.
  * Everything the customer, the bot, an agent or an article supplies is put on the page as text (textContent),
  * never parsed as HTML; links are followed only if they are http(s). */
 (() => {
@@ -13,7 +15,6 @@
   const config = (script && script.dataset) || {};
   const API = (config.api || (script && script.src ? new URL(script.src, location.href).origin : location.origin))
     .replace(/\/+$/, "");
-  const LANGS = ["en", "ja", "ko"];
   const STORE = "tierzero:" + API;
   const VISIBLE = ["customer", "bot", "agent", "system"];
   const MAX_CHARS = 2000;
@@ -31,9 +32,6 @@
       due: "Expected reply by {time}", failed: "Your message could not be sent. Check your connection and try again.",
       retry: "Send again", tooLong: "Please keep messages under {n} characters.", required: "Please fill this in.",
       connecting: "We're connecting you with our team: please answer the question above.",
-      queues: { billing: "Billing", technical: "Technical support", account: "Account", orders: "Orders",
-        general: "Customer support", engineering: "Engineering", specialists: "Specialist",
-        key_accounts: "Account management" },
     },
     ja: {
       title: "サポート", open: "サポートチャットを開く", close: "チャットを閉じる", language: "言語",
@@ -47,9 +45,6 @@
       due: "{time} までに返信予定", failed: "メッセージを送信できませんでした。接続を確認してもう一度お試しください。",
       retry: "再送信", tooLong: "メッセージは{n}文字以内でお願いします。", required: "入力してください。",
       connecting: "担当者におつなぎしています。上のご質問にお答えください。",
-      queues: { billing: "お支払い担当", technical: "技術サポート", account: "アカウント担当",
-        orders: "ご注文担当", general: "カスタマーサポート", engineering: "技術開発", specialists: "専門",
-        key_accounts: "法人担当" },
     },
     ko: {
       title: "고객 지원", open: "상담 채팅 열기", close: "채팅 닫기", language: "언어",
@@ -63,16 +58,16 @@
       due: "{time}까지 답변 예정", failed: "메시지를 보내지 못했어요. 연결을 확인하고 다시 시도해 주세요.",
       retry: "다시 보내기", tooLong: "메시지는 {n}자 이내로 입력해 주세요.", required: "입력해 주세요.",
       connecting: "상담원에게 연결하고 있어요. 위의 질문에 답해 주세요.",
-      queues: { billing: "결제", technical: "기술 지원", account: "계정", orders: "주문", general: "고객 지원",
-        engineering: "엔지니어링", specialists: "전문", key_accounts: "기업 고객" },
     },
   };
-  const LANG_NAMES = { en: "English", ja: "日本語", ko: "한국어" };
   const ASK_HUMAN = "/ask_human"; // Rasa reads a leading "/" as the intent itself, in any language
 
+  // The languages a conversation may be in, as the API lists them ({code, name}: each named in itself).
+  let languages = [];
+  const primary = (value) => String(value || "").toLowerCase().split(/[-_]/)[0];
   const pick = (value) => {
-    const code = String(value || "").toLowerCase().slice(0, 2);
-    return LANGS.includes(code) ? code : null;
+    const code = primary(value);
+    return languages.some((l) => l.code === code) ? code : null;
   };
   const load = () => {
     try { return JSON.parse(localStorage.getItem(STORE) || "{}") || {}; } catch (e) { return {}; }
@@ -82,9 +77,13 @@
     try { localStorage.setItem(STORE, JSON.stringify(saved)); } catch (e) { /* private mode: works until reload */ }
   };
   // The customer's own choice, then the site's, then the browser's first language if we speak it, then the page's.
-  let lang = pick(saved.lang) || pick(config.lang) || pick((navigator.languages || [])[0] || navigator.language) ||
-    pick(document.documentElement.lang) || "en";
-  const t = (key, values = {}) => String(TEXT[lang][key] ?? TEXT.en[key]).replace(/\{(\w+)\}/g, (m, k) => values[k]);
+  const chooseLang = () => pick(saved.lang) || pick(config.lang) ||
+    pick((navigator.languages || [])[0] || navigator.language) || pick(document.documentElement.lang) ||
+    languages[0].code;
+  let lang = "en"; // until the languages are known
+  // The widget's own words; a language it has none for (the API may list more) gets the English ones.
+  const t = (key, values = {}) => String((TEXT[lang] || TEXT.en)[key] ?? TEXT.en[key])
+    .replace(/\{(\w+)\}/g, (m, k) => values[k]);
 
   /** An element with properties (text goes in as textContent), attributes and children. */
   function el(tag, props, ...children) {
@@ -190,8 +189,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     "aria-controls": "tz-panel" }, icon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"), badge);
   const title = el("h2", { id: "tz-title" });
   const langLabel = el("label", { className: "sr", htmlFor: "tz-lang" });
-  const langSelect = el("select", { id: "tz-lang" },
-    ...LANGS.map((code) => el("option", { value: code, textContent: LANG_NAMES[code], lang: code })));
+  const langSelect = el("select", { id: "tz-lang" }); // its options: the API's languages (showLanguages)
   const closeButton = el("button", { type: "button", className: "close" },
     icon("M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7 2.9 18.3 9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"));
   const banner = el("div", { className: "banner", role: "status", hidden: true });
@@ -224,10 +222,12 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   let sending = 0;
   let live = false;
   let queue = Promise.resolve();
-  // After "talk to a person" the bot asks for a name, an email and a description (each re-asked at most once):
-  // a second press during those answers would be taken as an answer, so it only points back at the question.
-  const FORM_ANSWERS = 6;
+  // After "talk to a person" the bot asks the contact form's questions in chat, each again after a wrong answer
+  // until the form's max_failures: a second press during those answers would be taken as one, so it only points
+  // back at the question. How many answers that can be, the widget learns from the form (chatAnswers).
   let formAnswersLeft = 0;
+  let sent = 0; // messages the customer has sent from this page
+  let handoffs = 0; // presses of "talk to a person" that started the form
   const pending = []; // messages this page showed itself, to recognise when the live stream echoes them
   const held = []; // stream messages that arrived while a send was in flight
   const payloadTitles = new Map([[ASK_HUMAN, () => t("human")]]);
@@ -240,6 +240,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     title.textContent = config.title || t("title");
     langLabel.textContent = t("language");
     langSelect.value = lang;
+    langSelect.hidden = langLabel.hidden = languages.length < 2; // nothing to choose from
     closeButton.setAttribute("aria-label", t("close"));
     log.setAttribute("aria-label", t("log"));
     humanLabel.textContent = t("human");
@@ -265,6 +266,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     save();
     if (isOpen) {
       unread = 0;
+      contactForm(lang); // learnt before "talk to a person" is pressed
       scrollDown();
       if (focus) input.focus();
     } else if (focus) launcher.focus();
@@ -339,23 +341,30 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     bar.hidden = state === "waiting_agent" || state === "agent"; // a person is already on it
     banner.replaceChildren();
     if (!ticket) { banner.hidden = true; return; }
-    const queueName = TEXT[lang].queues[ticket.queue] || String(ticket.queue).replace(/_/g, " ");
-    banner.append(el("strong", { textContent: t("ticket", { ref: ticket.reference }) }),
-      document.createTextNode(" · " + t("team", { queue: queueName })));
+    banner.append(el("strong", { textContent: t("ticket", { ref: ticket.reference }) }));
+    // the queue's name comes with the ticket, in the conversation's language (config/policies.yml)
+    if (ticket.queue_name) banner.append(document.createTextNode(" · " + t("team", { queue: ticket.queue_name })));
     const note = t(state === "agent" || state === "resolved" ? "now_" + state : "now_waiting_agent");
     banner.append(el("div", { textContent: note }));
-    const due = ticket.first_response_due || ticket.first_response_due_at || ticket.reply_due_at;
-    if (due && state === "waiting_agent" && !Number.isNaN(Date.parse(due))) {
-      const time = new Date(due).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
-      banner.append(el("div", { textContent: t("due", { time }) }));
+    const due = ticket.first_response_due ? new Date(ticket.first_response_due) : null; // only while none came
+    if (due && state === "waiting_agent" && !Number.isNaN(due.getTime())) {
+      banner.append(el("div", { className: "due", textContent: t("due", { time: moment(due) }) }));
     }
     banner.hidden = false;
     if (atBottom) scrollDown(); // the banner took room from the log: keep the newest message in view
   }
 
+  /** A moment as the customer reads it: in their language and their own time zone, the zone named. */
+  function moment(date) {
+    const options = { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
+      timeZoneName: "short" };
+    try { return new Intl.DateTimeFormat(lang, options).format(date); } catch (e) { return date.toISOString(); }
+  }
+
   function applyState(state, ticket) {
+    const before = ticketState.ticket;
     ticketState = { state: state || ticketState.state, ticket: ticket || ticketState.ticket };
-    if (ticketState.ticket) formAnswersLeft = 0;
+    if (ticket && (!before || before.id !== ticket.id)) formAnswersLeft = 0; // the form made its ticket
     if (state === "waiting_agent" || state === "agent") log.querySelectorAll(".hf").forEach((f) => f.remove());
     renderBanner();
     if (ticketState.ticket || (state && state !== "bot")) startLive();
@@ -373,8 +382,8 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       const area = field.type === "textarea";
       const control = el(area ? "textarea" : "input", { id, name, value: String(field.value || ""),
         required: !!field.required, rows: area ? 3 : null, "aria-describedby": id + "e",
-        type: area ? null : field.type === "email" ? "email" : "text",
-        autocomplete: { name: "name", email: "email" }[name] || "off" });
+        type: area ? null : ["email", "tel"].includes(field.type) ? field.type : "text",
+        maxLength: field.max_chars > 0 ? field.max_chars : null, autocomplete: String(field.autocomplete || "off") });
       fields[name] = { control, error: el("span", { className: "err", id: id + "e" }) };
       box.append(el("label", { htmlFor: id, textContent: String(field.label || name) + (field.required ? " *" : "") }),
         control, fields[name].error);
@@ -406,7 +415,9 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     if (invalid()) { invalid().control.focus(); return; }
     submit.disabled = true;
     let reply;
-    try { reply = await call("POST", `/api/v1/conversations/${conversation.id}/handoff`, body); }
+    const ownPath = /^\/[^/]/.test(String(spec.action)); // where the form says it goes, on this API
+    const action = ownPath ? spec.action : `/api/v1/conversations/${conversation.id}/handoff`;
+    try { reply = await call("POST", action, body); }
     catch (error) { reply = { data: null }; }
     submit.disabled = false;
     if (!reply.ok) {
@@ -440,6 +451,48 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     return { ok: response.ok, status: response.status, data };
   }
 
+  /** A public GET (no token): the JSON, or null if it could not be had. */
+  async function learn(path) {
+    try {
+      const response = await fetch(API + path, { headers: { Accept: "application/json" },
+        signal: window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(10000) : undefined });
+      return response.ok ? await response.json() : null;
+    } catch (e) { return null; }
+  }
+
+  // The languages to offer; if the API cannot say, the page's language only (data-lang, else <html lang>).
+  async function loadLanguages() {
+    const listed = await learn("/api/v1/languages");
+    const valid = Array.isArray(listed) ? listed.filter((l) => l && typeof l.code === "string" && l.code) : [];
+    if (valid.length) return valid.map((l) => ({ code: l.code, name: String(l.name || l.code) }));
+    const code = [config.lang, document.documentElement.lang].map(primary).find((c) => c in TEXT) || "en";
+    let name = code;
+    try { name = new Intl.DisplayNames([code], { type: "language" }).of(code) || code; } catch (e) { /* old browser */ }
+    return [{ code, name }];
+  }
+
+  function showLanguages() {
+    langSelect.replaceChildren(...languages.map((l) =>
+      el("option", { value: l.code, textContent: l.name, lang: l.code })));
+  }
+
+  // The contact form (GET /api/v1/handoff-form), once per language; a failed fetch is tried again next time.
+  const contactForms = new Map();
+  function contactForm(code) {
+    if (!contactForms.has(code)) {
+      const loading = learn("/api/v1/handoff-form?lang=" + encodeURIComponent(code))
+        .then((spec) => (spec && Array.isArray(spec.fields) ? spec : null));
+      contactForms.set(code, loading);
+      loading.then((spec) => { if (!spec) contactForms.delete(code); });
+    }
+    return contactForms.get(code);
+  }
+  /** The most answers the bot's chat form can take: each field it asks in chat, until max_failures wrong answers.
+   * Without the form, none: a press during it is then a wrong answer the bot asks again (the form takes no
+   * "/payload" for a detail), never a detail. */
+  const chatAnswers = (spec) => (spec ? Math.max(0, Number(spec.max_failures) || 0) *
+    spec.fields.filter((f) => f && f.question).length : 0);
+
   function forget() {
     conversation = null;
     live = false;
@@ -469,6 +522,7 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     if (!text) return;
     if (text.length > MAX_CHARS) { addMessage({ sender: "system", text: t("tooLong", { n: MAX_CHARS }) }); return; }
     retireQuickReplies();
+    sent += 1;
     formAnswersLeft = Math.max(0, formAnswersLeft - 1);
     const bubble = addMessage({ sender: "customer", text: shown || text });
     sending += 1;
@@ -611,10 +665,11 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   closeButton.addEventListener("click", () => setOpen(false));
   panel.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.stopPropagation(); setOpen(false); } });
   langSelect.addEventListener("change", () => {
-    lang = pick(langSelect.value) || "en";
+    lang = pick(langSelect.value) || lang;
     saved.lang = lang;
     save();
     applyTexts();
+    contactForm(lang);
   });
   humanButton.addEventListener("click", () => {
     if (formAnswersLeft > 0) {
@@ -623,7 +678,14 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
       return;
     }
     send(ASK_HUMAN, t("human"));
-    formAnswersLeft = FORM_ANSWERS;
+    const press = ++handoffs;
+    const sentThen = sent;
+    const ticketThen = ticketState.ticket && ticketState.ticket.id;
+    contactForm(lang).then((spec) => {
+      const ticketNow = ticketState.ticket && ticketState.ticket.id;
+      if (press !== handoffs || ticketNow !== ticketThen) return; // pressed again since, or the form is done
+      formAnswersLeft = Math.max(0, chatAnswers(spec) - (sent - sentThen)); // answers sent while it was fetched
+    });
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -639,13 +701,17 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   function autosize() { input.style.height = "auto"; input.style.height = Math.min(input.scrollHeight + 2, 120) + "px"; }
   input.addEventListener("input", autosize);
 
-  function mount() {
+  async function mount() {
+    languages = await languagesLoaded;
+    lang = chooseLang();
+    showLanguages();
     greeting = addMessage({ sender: "bot", text: config.greeting || t("greeting") });
     applyTexts();
     document.body.append(host);
     restore().finally(() => { if (saved.open) setOpen(true, false); });
   }
   window.TierZero = { open: () => setOpen(true), close: () => setOpen(false) };
+  const languagesLoaded = loadLanguages(); // while the page loads
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
 })();

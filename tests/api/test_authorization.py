@@ -59,6 +59,7 @@ ROUTES: dict[str, Row] = {
     # the customer's side
     "POST /api/v1/conversations": Row(PUBLIC, {"lang": "en"}),
     "GET /api/v1/handoff-form": Row(PUBLIC),
+    "GET /api/v1/languages": Row(PUBLIC),
     "GET /api/v1/conversations/{conversation_id}": Row(CUSTOMER),
     "GET /api/v1/conversations/{conversation_id}/events": Row(CUSTOMER),
     "POST /api/v1/conversations/{conversation_id}/messages": Row(CUSTOMER, {"text": "where is my parcel?"}),

@@ -103,3 +103,4 @@ def test_the_form_is_published_for_clients(client):
     assert body["max_failures"] == form.MAX_FAILURES
     assert [f["name"] for f in body["fields"]] == [f.name for f in form.FIELDS]
     assert body["fields"][0]["question"] == form.NAME.question["ko"] and body["fields"][3]["question"] is None
+    assert [f["autocomplete"] for f in body["fields"]] == [f.autocomplete for f in form.FIELDS]

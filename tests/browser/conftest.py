@@ -53,8 +53,8 @@ def new_page(browser):
     """Open pages in fresh browser contexts (each its own storage, like a different person's browser)."""
     contexts = []
 
-    def make(locale: str = "en-US"):
-        context = browser.new_context(locale=locale, viewport={"width": 1100, "height": 800})
+    def make(locale: str = "en-US", timezone_id: str | None = None):
+        context = browser.new_context(locale=locale, timezone_id=timezone_id, viewport={"width": 1100, "height": 800})
         context.set_default_timeout(STEP_MS)
         contexts.append(context)
         page = context.new_page()
@@ -75,11 +75,13 @@ def screenshot(page, name: str) -> None:
 
 
 class Widget:
-    """The chat widget on the demo page, driven as a customer would (English labels)."""
+    """The chat widget on the demo page, driven as a customer would (English labels, but for the message box's
+    `message_label` in another language)."""
 
-    def __init__(self, page, base_url: str) -> None:
+    def __init__(self, page, base_url: str, message_label: str = "Your message") -> None:
         self.page = page
         self.base_url = base_url
+        self.message_label = message_label
 
     def open(self) -> Widget:
         self.page.goto(self.base_url + "/")
@@ -89,7 +91,7 @@ class Widget:
 
     @property
     def box(self):
-        return self.page.get_by_role("textbox", name="Your message")
+        return self.page.get_by_role("textbox", name=self.message_label)
 
     def say(self, text: str) -> None:
         """Type and send a message, then wait until the bot has answered it."""

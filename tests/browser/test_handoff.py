@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from api.db import create_tables, make_engine
 from api.launcher import System, free_port
 from api.settings import MAX_RASA_PROCESSES, Settings
+from handoff.policies import load_policies
 from tests.browser.conftest import Widget, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -73,6 +74,37 @@ def test_a_handoff_reaches_the_console_and_the_agents_reply_reaches_the_widget(s
     agent.get_by_role("button", name="Resolve").click()
     expect(widget.banner).to_contain_text("resolved")
     assert customer.js_errors == [] and agent.js_errors == []
+
+
+def test_a_japanese_customer_sees_the_ticket_the_billing_team_and_when_to_expect_a_reply(system, new_page):
+    customer = new_page(locale="ja-JP", timezone_id="Asia/Tokyo")
+    widget = Widget(customer, system.api_url, message_label="メッセージ")
+    customer.goto(system.api_url + "/")
+    customer.get_by_role("button", name="サポートチャットを開く").click()
+    expect(customer.get_by_role("dialog", name="サポート")).to_be_visible()
+    picker = customer.get_by_label("言語")  # the languages the API lists, each named in itself
+    expect(picker.locator("option")).to_have_text(["English", "日本語", "한국어"])
+    expect(picker).to_have_value("ja")
+    widget.say("担当者につないでください")
+    assert "お名前" in widget.last_bot_text()
+    widget.say("田中美亜です")
+    assert "メールアドレス" in widget.last_bot_text()
+    widget.say("mia@example.jp")
+    assert "お困りの内容" in widget.last_bot_text()
+    widget.say("二重に請求されました。返金してください。")
+
+    expect(widget.banner).to_contain_text(re.compile(r"チケット TZ-\d+"))
+    reference = re.search(r"TZ-\d+", widget.banner.inner_text()).group()
+    assert reference in widget.last_bot_text()
+    billing = load_policies().queue_name("billing", "ja")  # config/policies.yml: お支払い担当
+    expect(widget.banner).to_contain_text(f"{billing}チーム")
+    # the first reply's deadline, in the customer's language and own time zone, the zone named
+    due = re.compile(r"^\d+月\d+日\(.\) \d{1,2}:\d{2} JST までに返信予定$")
+    expect(widget.banner.locator(".due")).to_have_text(due)
+    screenshot(customer, "widget-handoff-ja")
+    customer.reload()  # the brief read back from the server says the same
+    expect(widget.banner.locator(".due")).to_have_text(due)
+    assert customer.js_errors == []
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,19 @@ def test_the_language_comes_from_the_browser_and_can_be_switched(system, new_pag
     expect(page.get_by_role("textbox", name="メッセージ")).to_be_visible()
 
 
+def test_without_the_apis_list_of_languages_the_widget_speaks_the_pages_language_only(system, new_page):
+    page = new_page(locale="ko-KR")
+    page.route("**/api/v1/languages", lambda route: route.fulfill(status=503, body="unavailable"))
+    page.goto(system.api_url + "/")  # <html lang="en">
+    page.get_by_role("button", name="Open the support chat").click()
+    expect(page.get_by_role("dialog", name="Support")).to_be_visible()
+    picker = page.locator("#tz-lang")
+    expect(picker.locator("option")).to_have_count(1)
+    expect(picker).to_have_value("en")
+    expect(picker).to_be_hidden()  # one language: nothing to choose
+    assert page.js_errors == []
+
+
 def test_markup_typed_by_a_customer_is_shown_as_text_and_never_runs(system, new_page):
     page = new_page()
     widget = Widget(page, system.api_url).open()

@@ -33,6 +33,11 @@ def test_the_details_form_and_its_request_body_have_the_forms_fields():
     shown = form.details_form("c1", "ja", description="アプリが動かない")
     assert [f["name"] for f in shown["fields"]] == [f.name for f in form.FIELDS]
     assert shown["fields"][2]["value"] == "アプリが動かない" and shown["fields"][0]["label"] == "お名前"
+    # what the widget needs to render each field: nothing about a field is kept in the widget itself
+    assert [(f["max_chars"], f["autocomplete"]) for f in shown["fields"]] == [
+        (f.max_chars, f.autocomplete) for f in form.FIELDS
+    ]
+    assert (shown["fields"][0]["autocomplete"], shown["fields"][1]["autocomplete"]) == ("name", "email")
     assert set(HandoffIn.model_fields) == {f.name for f in form.FIELDS} | {"reason"}
     required = {name for name, info in HandoffIn.model_fields.items() if info.is_required()}
     assert required == {f.name for f in form.FIELDS if f.required}
