@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import zlib
 from functools import cache
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 import yaml
 
+from usecases.conversations import PAYLOAD
 from usecases.ports import AssistantUnavailable
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ class RasaClient:
     async def reply(self, conversation_id: str, text: str, lang: str) -> list[dict[str, Any]]:
         """The bot's replies to one message, sent with the conversation's language; the reply that asks one of the
         handoff form's questions carries its `form_field`."""
-        replies = await self.send(conversation_id, text, {"lang": lang})
+        replies = await self.send(conversation_id, with_lang(text, lang), {"lang": lang})
         messages = to_messages(replies)
         if messages and (field := form_field(replies)):
             messages[-1]["form_field"] = field
@@ -79,6 +81,29 @@ class RasaClient:
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+
+
+def with_lang(text: str, lang: str) -> str:
+    """A button's `/intent{...}` payload with the conversation's language among its entities. Rasa takes a
+    payload's intent and entities as they are, without the NLU pipeline that reads the language from the message's
+    metadata (bot/nlu.py), so without it a Japanese customer's first button press would be answered in English.
+    Any other text is returned as it is.
+
+    >>> with_lang("/ask_human", "ja"), with_lang('/choose_article{"article_id": "a1"}', "ko")
+    ('/ask_human{"lang": "ja"}', '/choose_article{"article_id": "a1", "lang": "ko"}')
+    >>> with_lang("where is my parcel", "en"), with_lang("/oops{not json}", "en")
+    ('where is my parcel', '/oops{not json}')
+    """
+    match = PAYLOAD.fullmatch(text)
+    if not match:
+        return text
+    try:
+        entities = json.loads(match.group(2)) if match.group(2) else {}
+    except ValueError:
+        return text
+    if not isinstance(entities, dict):
+        return text
+    return f"/{match.group(1)}{json.dumps({**entities, 'lang': lang}, ensure_ascii=False)}"
 
 
 async def _answers(client: httpx.AsyncClient) -> bool:

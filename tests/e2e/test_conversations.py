@@ -70,6 +70,12 @@ def test_korean_request_for_a_person_at_the_first_turn(system):
     assert ticket["queue"] == "billing" and ticket["lang"] == "ko"
 
 
+def test_a_button_pressed_first_is_answered_in_the_conversations_language(system):
+    chat = Chat(system, "ja")
+    assert "お名前" in chat.texts(chat.say("/ask_human"))
+    assert "メール" in chat.texts(chat.say("田中 美亜"))
+
+
 def test_a_bad_email_is_asked_again_then_skipped_never_looped(system):
     chat = Chat(system, "en")
     chat.say("I want to talk to a real person")
