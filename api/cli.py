@@ -116,22 +116,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    from api.analytics import render_text, report_window
     from api.db import create_tables, make_engine, session_factory
-    from handoff.analytics import analytics_report
+    from api.text_report import render_text
     from handoff.clock import SystemClock
+    from usecases.errors import Invalid
+    from usecases.reports import Analytics
 
-    try:
-        since, until = report_window(args.since, args.until, args.tz, SystemClock().now())
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
-    with session_factory(engine)() as session:
-        report = analytics_report(session, since, until, timezone=args.tz)
+    analytics = Analytics(session_factory(engine), SystemClock())  # the database only: no model, no index
+    try:
+        report = analytics.report(args.since, args.until, args.tz)
+    except Invalid as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(report.model_dump_json(indent=2) if args.json else render_text(report))
     return 0
 
@@ -241,16 +241,18 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def _kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from api.bootstrap import open_stores
-    from api.gaps import knowledge_gaps_report
-    from handoff.clock import SystemClock
+    from handoff import load_policies
     from kb.gaps import DEFAULT_CLUSTER_SIMILARITY
+    from usecases.context import Context
+    from usecases.reports import Reports
 
     if not 1 <= args.days <= 365 or args.min_count < 1:
         print("error: --days must be 1 to 365 and --min-count at least 1", file=sys.stderr)
         return 2
+    policies = load_policies(settings.policies_file)
     sessions, kb = open_stores(settings)
-    now = SystemClock().now()
-    report = knowledge_gaps_report(sessions, kb, now, args.days, args.min_count, DEFAULT_CLUSTER_SIMILARITY)
+    ctx = Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url)
+    report = Reports(ctx).knowledge_gaps(args.days, args.min_count, DEFAULT_CLUSTER_SIMILARITY)
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0

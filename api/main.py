@@ -82,13 +82,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             assistant_timeout=settings.rasa_timeout_seconds,
         )
         app.state.rasa = rasa
-        app.state.sessions, app.state.kb, app.state.policies, app.state.clock = (
-            sessions,
-            kb,
-            policies,
-            clock,
-        )  # transitional: the routers not yet on use cases read these; they go as each router moves
         app.state.executor = webhook.make_executor(app.state.use_cases)
+        # the database's figures join the metrics registry the app was built with (`analytics.instrument`, below)
+        store_figures = analytics.StoreCollector(app.state.use_cases.analytics.figures)
+        registry.register(store_figures)
         if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
             gc.collect()
             gc.freeze()
@@ -98,6 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
         app.state.notifier.start()
         yield
+        registry.unregister(store_figures)
         await app.state.notifier.stop()
         await app.state.scheduler.stop()
         await rasa.close()
@@ -140,7 +138,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "passages": len(kb.vectors),
         }
 
-    analytics.instrument(app)  # /metrics: database figures and HTTP request counters
+    registry = app.state.metrics = analytics.instrument(app)  # /metrics: HTTP counters, database figures at start-up
     for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
         app.include_router(module.router)
     app.include_router(conversations.form_router)
