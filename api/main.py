@@ -26,13 +26,13 @@ from api import (
     tickets,
     webhook,
 )
-from api.bootstrap import open_stores
+from api.bootstrap import open_context
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.scheduler import Scheduler
 from api.settings import Settings
-from handoff import Clock, HandoffService, SystemClock, load_policies
-from usecases import Context, Limits, build
+from handoff import Clock, HandoffService, SystemClock
+from usecases import Limits, build
 
 logger = logging.getLogger("tierzero")
 
@@ -64,9 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
-        sessions, kb = open_stores(settings)
-        ctx = Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock)
+        ctx = open_context(settings, clock)  # a bad policies file stops the start-up with line and reason
+        sessions, policies = ctx.sessions, ctx.policies
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         limits = Limits.per_minute(
             settings.messages_per_minute_per_conversation,
