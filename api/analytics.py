@@ -1,38 +1,34 @@
-"""Analytics for staff (`GET /api/v1/analytics`), the same report as a text table for the CLI, and live counters
-for Prometheus (`GET /metrics`)."""
+"""Analytics for staff over HTTP (`GET /api/v1/analytics`, a call of `usecases.reports.Analytics`) and live
+counters for Prometheus (`GET /metrics`): the database's totals, read through the same use case at each scrape, and
+the HTTP requests this process answered."""
 
 from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Staff, bearer, get_staff, require
-from handoff.analytics import DEADLINES, AnalyticsReport, Share, analytics_report, day_window, zone
-from handoff.models import Conversation, Ticket, TicketTimer
-from handoff.models import Message as ChatMessage
-from handoff.vocabulary import OPEN_TICKET_STATUSES
-from kb.models import Article
+from api.deps import AnalyticsDep, ContextDep, MetricsDep
+from handoff.analytics import AnalyticsReport
+from usecases.reports import StoreFigures
 
 router = APIRouter()
 StaffDep = Annotated[Staff, Depends(require("agent", "editor"))]
-MAX_DAYS = 366
-DEFAULT_DAYS = 30
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 @router.get("/api/v1/analytics", response_model=AnalyticsReport, tags=["staff"])
 def analytics(
-    request: Request,
+    reports: AnalyticsDep,
     staff: StaffDep,
     since: Annotated[date | None, Query(description="First day (YYYY-MM-DD); default: 30 days before `until`.")] = None,
     until: Annotated[date | None, Query(description="Last day, included (YYYY-MM-DD); default: today.")] = None,
@@ -40,169 +36,59 @@ def analytics(
 ) -> AnalyticsReport:
     """Conversations, deflection, escalations by reason, SLA breaches and median reply times over whole days, in
     total, per day, and by language, queue, tag and priority (definitions: `handoff.analytics`)."""
-    try:
-        since_at, until_at = report_window(since, until, tz, request.app.state.clock.now())
-    except ValueError as error:
-        raise HTTPException(422, str(error)) from error
-    with request.app.state.sessions() as session:
-        return analytics_report(session, since_at, until_at, timezone=tz)
-
-
-def report_window(since: date | None, until: date | None, tz: str, now: datetime) -> tuple[datetime, datetime]:
-    """The whole days asked for, as a window of times: by default the last 30 days up to today (in `tz`).
-    ValueError says what is wrong with a backward, too long or out-of-range window or an unknown time zone."""
-    until = until or now.astimezone(zone(tz)).date()
-    try:
-        since = since or until - timedelta(days=DEFAULT_DAYS - 1)
-    except OverflowError as error:
-        raise ValueError(f"until ({until}) leaves no room for the default window: give since as well") from error
-    if since > until:
-        raise ValueError(f"since ({since}) is after until ({until}): swap them")
-    if (until - since).days + 1 > MAX_DAYS:
-        raise ValueError(f"the window is {(until - since).days + 1} days long; ask for at most {MAX_DAYS} at a time")
-    return day_window(since, until, tz)
-
-
-def _percent(share: Share) -> str:
-    return f"{share.count} ({100 * share.rate:.1f}%)" if share.rate is not None else str(share.count)
-
-
-def _duration(minutes: float | None) -> str:
-    if minutes is None:
-        return "-"
-    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    return [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in [headers, *rows]
-    ]
-
-
-def render_text(report: AnalyticsReport) -> str:
-    """The report as readable tables, for `tierzero analytics`."""
-    c, t = report.conversations, report.tickets
-    reasons = ", ".join(f"{k.replace('_', ' ')} {_percent(v)}" for k, v in c.escalated_by_reason.items())
-    lines = [
-        f"Tier Zero analytics, {report.days[0].day} to {report.days[-1].day} ({report.timezone})",
-        "",
-        f"Conversations {c.conversations}: answered {_percent(c.answered)}, deflected {_percent(c.deflected)}, "
-        f"escalated {_percent(c.escalated)}",
-        f"  escalated because: {reasons}",
-        f"Tickets {t.tickets}: SLA breached {_percent(t.sla_breached)} "
-        f"(first response {t.sla_breached_by_deadline['first_response'].count}, "
-        f"resolution {t.sla_breached_by_deadline['resolution'].count}); "
-        f"median first response {_duration(t.median_first_response_minutes)} ({t.responded} answered), "
-        f"median resolution {_duration(t.median_resolution_minutes)} ({t.resolved} resolved)",
-    ]
-    ticket_headers = ["tickets", "no answer", "asked", "needs agent", "SLA breached", "1st response", "resolution"]
-    for title, groups in (("queue", report.by_queue), ("priority", report.by_priority), ("tag", report.by_tag)):
-        if groups:
-            rows = [
-                [
-                    name,
-                    str(g.tickets),
-                    *(str(share.count) for share in g.by_reason.values()),
-                    _percent(g.sla_breached),
-                    _duration(g.median_first_response_minutes),
-                    _duration(g.median_resolution_minutes),
-                ]
-                for name, g in groups.items()
-            ]
-            lines += ["", *_table([title, *ticket_headers], rows)]
-    if report.by_language:
-        rows = [
-            [lang, str(g.conversations), _percent(g.deflected), _percent(g.escalated)]
-            for lang, g in report.by_language.items()
-        ]
-        lines += ["", *_table(["language", "conversations", "deflected", "escalated"], rows)]
-    rows = [
-        [
-            str(d.day),
-            str(d.conversations.conversations),
-            _percent(d.conversations.deflected),
-            _percent(d.conversations.escalated),
-            str(d.tickets.tickets),
-            _percent(d.tickets.sla_breached),
-            _duration(d.tickets.median_first_response_minutes),
-            _duration(d.tickets.median_resolution_minutes),
-        ]
-        for d in report.days
-    ]
-    headers = [
-        "day",
-        "conversations",
-        "deflected",
-        "escalated",
-        "tickets",
-        "SLA breached",
-        "1st response",
-        "resolution",
-    ]
-    lines += ["", *_table(headers, rows)]
-    return "\n".join(lines)
+    return reports.report(since, until, tz)
 
 
 # --- Prometheus ---------------------------------------------------------------------------------------------------
 
 
 class StoreCollector:
-    """Live figures read from the database at each scrape, so every API process reports the same totals."""
+    """Live figures read from the database at each scrape (`usecases.reports.Analytics.figures`), so every API
+    process reports the same totals."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self, figures: Callable[[], StoreFigures]) -> None:
+        self.figures = figures
 
     def collect(self) -> Iterator[Metric]:
-        with self.app.state.sessions() as session:
-            conversations = session.scalar(select(func.count()).select_from(Conversation)) or 0
-            messages = session.execute(select(ChatMessage.sender, func.count()).group_by(ChatMessage.sender)).all()
-            reasons = session.execute(select(Ticket.reason, func.count()).group_by(Ticket.reason)).all()
-            tickets = session.execute(
-                select(Ticket.queue, Ticket.status, func.count()).group_by(Ticket.queue, Ticket.status)
-            ).all()
-            open_tickets = session.execute(
-                select(Ticket.queue, Ticket.priority, func.count())
-                .where(Ticket.status.in_(OPEN_TICKET_STATUSES))
-                .group_by(Ticket.queue, Ticket.priority)
-            ).all()
-            breaches = session.execute(
-                select(TicketTimer.kind, func.count())
-                .where(TicketTimer.kind.in_([f"{d}_breach" for d in DEADLINES]), TicketTimer.fired_at.is_not(None))
-                .group_by(TicketTimer.kind)
-            ).all()
-            articles = session.execute(select(Article.status, func.count()).group_by(Article.status)).all()
-        yield CounterMetricFamily("tierzero_conversations", "Conversations started.", value=conversations)
-        yield _family(CounterMetricFamily, "tierzero_messages", "Messages stored, by sender.", ["sender"], messages)
+        figures = self.figures()
+        yield CounterMetricFamily("tierzero_conversations", "Conversations started.", value=figures.conversations)
+        yield _family(
+            CounterMetricFamily, "tierzero_messages", "Messages stored, by sender.", ["sender"], figures.messages
+        )
         yield _family(
             CounterMetricFamily,
             "tierzero_handoffs",
             "Tickets opened (handoffs to a person), by reason.",
             ["reason"],
-            reasons,
+            figures.handoffs,
         )
         yield _family(
-            GaugeMetricFamily, "tierzero_tickets", "Tickets by current queue and status.", ["queue", "status"], tickets
+            GaugeMetricFamily,
+            "tierzero_tickets",
+            "Tickets by current queue and status.",
+            ["queue", "status"],
+            figures.tickets,
         )
         yield _family(
             GaugeMetricFamily,
             "tierzero_tickets_open",
             "Tickets being worked on (new, open, pending customer), by queue and priority.",
             ["queue", "priority"],
-            open_tickets,
+            figures.open_tickets,
         )
         yield _family(
             CounterMetricFamily,
             "tierzero_sla_breaches",
             "SLA deadlines missed, by deadline (first_response, resolution).",
             ["kind"],
-            [(kind.removesuffix("_breach"), count) for kind, count in breaches],
+            figures.breaches,
         )
         yield _family(
-            GaugeMetricFamily, "tierzero_kb_articles", "Knowledge-base articles by status.", ["status"], articles
+            GaugeMetricFamily,
+            "tierzero_kb_articles",
+            "Knowledge-base articles by status.",
+            ["status"],
+            figures.articles,
         )
 
 
@@ -259,16 +145,16 @@ class RequestMetrics:
             self.duration.labels(method, route).observe(time.perf_counter() - started)
 
 
-def instrument(app: FastAPI) -> None:
-    """Give the app its metrics registry (database figures and HTTP counters) and the middleware that counts."""
+def instrument(app: FastAPI) -> CollectorRegistry:
+    """Give the app the middleware that counts its HTTP requests, and return the registry they are counted in; the
+    database's figures join it once the use cases exist (`StoreCollector`, registered at start-up)."""
     registry = CollectorRegistry()
-    registry.register(StoreCollector(app))
-    app.state.metrics = registry
     app.add_middleware(RequestMetrics, registry=registry)
+    return registry
 
 
 def metrics_reader(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request, ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """Prometheus on the same host (a loopback address) reads without a token; anyone else needs a staff token."""
     try:
@@ -276,11 +162,11 @@ def metrics_reader(
     except ValueError:
         loopback = False
     if not loopback:
-        get_staff(request, credentials)
+        get_staff(ctx, credentials)
 
 
 @router.get("/metrics", tags=["ops"], dependencies=[Depends(metrics_reader)], response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(registry: MetricsDep) -> Response:
     """Live counters in the Prometheus text format: conversations, messages, tickets, SLA breaches, articles and
     HTTP requests."""
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

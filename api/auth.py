@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.db import ApiBase
+from api.deps import ContextDep
 from handoff.models import utcnow
 from handoff.service import hash_token
 
@@ -79,9 +80,10 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def get_staff(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
+def get_staff(ctx: ContextDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Staff:
+    """The staff member whose token the request carries; 401 for none, an unknown, revoked or expired one."""
     token = bearer_token(credentials)
-    with request.app.state.sessions() as session:
+    with ctx.sessions() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
     if row is None or row.revoked_at is not None:
         raise unauthorized("this token is not valid (unknown or revoked): ask an admin for a new one")

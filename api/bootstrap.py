@@ -1,4 +1,5 @@
-"""Bringing the stores up: tables created, the demo KB loaded into an empty database, the index in step."""
+"""Bringing the stores up: tables created, the demo KB loaded into an empty database, the index in step; and the
+`Context` the use cases work with, for the app (api/main.py) and for a command (api/cli.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import create_tables, make_engine, session_factory
 from api.settings import Settings
+from handoff import Clock, SystemClock, load_policies
 from kb import KnowledgeBase, load_embedder
 from kb.articles import create_article
 from kb.importer import read_folder
 from kb.models import Article
+from usecases.context import Context
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +34,17 @@ def load_demo_kb(sessions: Callable[[], Session], folder: Path) -> int:
         return len(imported)
 
 
-def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBase]:
-    """Create tables, load the demo KB when asked, and return sessions and a synced knowledge base."""
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """The database's sessions, its tables created (or brought up to date) first."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
-    sessions = session_factory(engine)
+    return session_factory(engine)
+
+
+def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBase]:
+    """Create tables, load the demo KB when asked, and return sessions and a synced knowledge base."""
+    sessions = open_database(settings)
     if settings.load_demo_kb:
         count = load_demo_kb(sessions, settings.demo_kb_dir)
         if count:
@@ -48,3 +56,13 @@ def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBas
         "knowledge base ready: %d articles, %d passages (%d re-embedded)", len(kb.articles), len(kb.vectors), changed
     )
     return sessions, kb
+
+
+def open_context(settings: Settings, clock: Clock | None = None) -> Context:
+    """What the use cases work with, as the app builds it: the policies (a bad file stops with its line and
+    reason), the stores and a synced knowledge base, and `clock` (the system clock unless given)."""
+    policies = load_policies(settings.policies_file)
+    sessions, kb = open_stores(settings)
+    return Context(
+        sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock or SystemClock()
+    )

@@ -26,17 +26,32 @@ def _progress(description: str):
     return bar, update
 
 
+class _ProgressWhenNeeded:
+    """A progress bar shown only once there is progress to show (an import that changed nothing embeds nothing)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(desc=self.description, unit="article")
+        self.bar.total, self.bar.n = total, done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from api.auth import create_token, revoke_tokens
-    from api.db import create_tables, make_engine, session_factory
+    from api.bootstrap import open_database
     from api.launcher import LaunchError, Supervisor, start
 
     overrides = {k: v for k, v in {"port": args.port, "rasa_port": args.rasa_port}.items() if v}
     settings = Settings(**overrides)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
-    create_tables(engine)
-    with session_factory(engine)() as session:
+    with open_database(settings)() as session:
         tokens = {}
         for role in ("agent", "editor"):
             revoke_tokens(session, f"demo-{role}")
@@ -85,13 +100,9 @@ Press Ctrl-C to stop.""",
 
 def cmd_token(args: argparse.Namespace) -> int:
     from api.auth import create_token, revoke_tokens
-    from api.db import create_tables, make_engine, session_factory
+    from api.bootstrap import open_database
 
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
-    create_tables(engine)
-    with session_factory(engine)() as session:
+    with open_database(Settings())() as session:
         if args.token_command == "create":
             try:
                 token = create_token(session, args.role, args.name, days=args.days)
@@ -116,22 +127,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_analytics(args: argparse.Namespace) -> int:
-    from api.analytics import render_text, report_window
-    from api.db import create_tables, make_engine, session_factory
-    from handoff.analytics import analytics_report
+    from api.bootstrap import open_database
+    from api.text_report import render_text
     from handoff.clock import SystemClock
+    from usecases.errors import Invalid
+    from usecases.reports import Analytics
 
+    analytics = Analytics(open_database(Settings()), SystemClock())  # the database only: no model, no index
     try:
-        since, until = report_window(args.since, args.until, args.tz, SystemClock().now())
-    except ValueError as error:
+        report = analytics.report(args.since, args.until, args.tz)
+    except Invalid as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.db_url, settings.sqlite_synchronous)
-    create_tables(engine)
-    with session_factory(engine)() as session:
-        report = analytics_report(session, since, until, timezone=args.tz)
     print(report.model_dump_json(indent=2) if args.json else render_text(report))
     return 0
 
@@ -163,23 +170,26 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 
 def _kb_import(settings: Settings, path, dry_run: bool) -> int:
-    from api.bootstrap import open_stores
-    from kb.importer import ArticleImportError, import_files, read_sources
+    from api.bootstrap import open_context
+    from kb.importer import ArticleImportError, read_sources
+    from usecases.articles import ArticleDesk
+    from usecases.errors import UseCaseError
 
     try:
         sources = read_sources(path)
     except (ArticleImportError, OSError, UnicodeDecodeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    sessions, kb = open_stores(settings)
-    with sessions() as session:
-        report, changed = import_files(session, tqdm(sources, desc="reading", unit="file"), "cli", dry_run=dry_run)
-        if not dry_run:
-            session.commit()
-    if changed:
-        bar, update = _progress("embedding")
-        kb.sync(update)
-        bar.close()
+    desk = ArticleDesk(open_context(settings))
+    embedding = _ProgressWhenNeeded("embedding")
+    try:
+        reading = tqdm(sources, desc="reading", unit="file")
+        report = desk.import_files(reading, "cli", dry_run=dry_run, progress=embedding)
+    except UseCaseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        embedding.close()
     verb = "would " if dry_run else ""
     print(
         f"{verb}create {len(report.created)}, {verb}update {len(report.updated)}, "
@@ -240,17 +250,14 @@ def _kb_calibrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _kb_gaps(settings: Settings, args: argparse.Namespace) -> int:
-    from api.bootstrap import open_stores
-    from api.gaps import knowledge_gaps_report
-    from handoff.clock import SystemClock
+    from api.bootstrap import open_context
     from kb.gaps import DEFAULT_CLUSTER_SIMILARITY
+    from usecases.reports import Reports
 
     if not 1 <= args.days <= 365 or args.min_count < 1:
         print("error: --days must be 1 to 365 and --min-count at least 1", file=sys.stderr)
         return 2
-    sessions, kb = open_stores(settings)
-    now = SystemClock().now()
-    report = knowledge_gaps_report(sessions, kb, now, args.days, args.min_count, DEFAULT_CLUSTER_SIMILARITY)
+    report = Reports(open_context(settings)).knowledge_gaps(args.days, args.min_count, DEFAULT_CLUSTER_SIMILARITY)
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0

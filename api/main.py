@@ -26,13 +26,13 @@ from api import (
     tickets,
     webhook,
 )
-from api.bootstrap import open_stores
+from api.bootstrap import open_context
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.scheduler import Scheduler
 from api.settings import Settings
-from handoff import Clock, HandoffService, SystemClock, load_policies
-from usecases import Context, Limits, build
+from handoff import Clock, HandoffService, SystemClock
+from usecases import Limits, build
 
 logger = logging.getLogger("tierzero")
 
@@ -64,9 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
-        sessions, kb = open_stores(settings)
-        ctx = Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock)
+        ctx = open_context(settings, clock)  # a bad policies file stops the start-up with line and reason
+        sessions, policies = ctx.sessions, ctx.policies
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)
         limits = Limits.per_minute(
             settings.messages_per_minute_per_conversation,
@@ -82,13 +81,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             assistant_timeout=settings.rasa_timeout_seconds,
         )
         app.state.rasa = rasa
-        app.state.sessions, app.state.kb, app.state.policies, app.state.clock = (
-            sessions,
-            kb,
-            policies,
-            clock,
-        )  # transitional: the routers not yet on use cases read these; they go as each router moves
         app.state.executor = webhook.make_executor(app.state.use_cases)
+        # the database's figures join the metrics registry the app was built with (`analytics.instrument`, below)
+        store_figures = analytics.StoreCollector(app.state.use_cases.analytics.figures)
+        registry.register(store_figures)
         if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
             gc.collect()
             gc.freeze()
@@ -98,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
         app.state.notifier.start()
         yield
+        registry.unregister(store_figures)
         await app.state.notifier.stop()
         await app.state.scheduler.stop()
         await rasa.close()
@@ -140,7 +137,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "passages": len(kb.vectors),
         }
 
-    analytics.instrument(app)  # /metrics: database figures and HTTP request counters
+    registry = app.state.metrics = analytics.instrument(app)  # /metrics: HTTP counters, database figures at start-up
     for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
         app.include_router(module.router)
     app.include_router(conversations.form_router)

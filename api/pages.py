@@ -12,7 +12,7 @@ import mistune
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from kb.models import Article
+from api.deps import ArticlesDep
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -77,13 +77,10 @@ def staff_asset(name: str, request: Request) -> Response:
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)
-def article_page(article_id: str, request: Request) -> HTMLResponse:
+def article_page(article_id: str, desk: ArticlesDep) -> HTMLResponse:
     """A published article as a help-center page (the link the bot gives)."""
-    with request.app.state.sessions() as session:
-        article = session.get(Article, article_id)
-        if article is None or article.status != "published":
-            raise HTTPException(404, "this article does not exist or is not published")
-        title, lang, body = article.title, article.lang, render_markdown(article.body)
+    article = desk.published(article_id)
+    title, lang, body = article.title, article.lang, render_markdown(article.body)
     page = f"""<!doctype html>
 <html lang="{html.escape(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -180,18 +180,6 @@ class ReopenIn(Input):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class QueueOut(BaseModel):
-    name: str
-    tier: int
-    lead: str | None
-    timezone: str
-    open_now: bool
-    counts: dict[str, int]
-    breached: int
-    nearest_deadline: datetime | None
-    nearest_deadline_ticket: str | None
-
-
 class FormFieldOut(BaseModel):
     name: str
     slot: str

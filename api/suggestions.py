@@ -1,47 +1,21 @@
-"""The editor's review of what the learning loop suggests: accept (publish), merge into an article, or reject."""
+"""The editor's review of what the learning loop suggests over HTTP: accept (publish), merge into an article, or
+reject, each a call of `usecases.suggestions.Suggestions`."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
-from pydantic import BaseModel, Field, field_validator
+from fastapi import APIRouter, Path, Query
+from pydantic import Field, field_validator
 
 from api.auth import EditorDep
+from api.deps import SuggestionsDep
 from api.schemas import Input
-from kb.articles import ArticleNotFound, clean_text
-from kb.suggestions import (
-    Suggestion,
-    SuggestionError,
-    SuggestionIncomplete,
-    accept,
-    merge,
-    pending_suggestions,
-    reject,
-)
+from kb.articles import clean_text
+from usecases.suggestions import SuggestionView
 
 router = APIRouter(prefix="/api/v1/suggestions", tags=["editor"])
 SuggestionId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-
-
-class SuggestionOut(BaseModel):
-    id: int
-    kind: str
-    status: str
-    lang: str
-    question: str
-    questions: list[str]
-    article_id: str | None
-    title: str | None
-    body: str | None
-    tags: list[str]
-    tickets: list[str]
-    count: int
-    similarity: float | None
-    created_at: datetime
-    decided_by: str | None
-    reason: str | None
 
 
 class AcceptIn(Input):
@@ -63,57 +37,37 @@ class RejectIn(Input):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def suggestion_out(suggestion: Suggestion) -> SuggestionOut:
-    return SuggestionOut.model_validate(suggestion, from_attributes=True)
-
-
-def _review(request: Request, action) -> SuggestionOut:
-    with request.app.state.sessions() as session:
-        try:
-            return suggestion_out(action(session))
-        except ArticleNotFound as error:
-            raise HTTPException(404, str(error)) from error
-        except SuggestionIncomplete as error:
-            raise HTTPException(422, str(error)) from error
-        except SuggestionError as error:
-            raise HTTPException(409, str(error)) from error
-
-
-@router.get("", response_model=list[SuggestionOut])
+@router.get("", response_model=list[SuggestionView])
 def list_suggestions(
-    request: Request,
+    suggestions: SuggestionsDep,
     staff: EditorDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[SuggestionOut]:
+) -> list[SuggestionView]:
     """Pending suggestions, those that would have helped the most customers first."""
-    with request.app.state.sessions() as session:
-        return [suggestion_out(s) for s in pending_suggestions(session, limit, offset)]
+    return suggestions.pending(limit, offset)
 
 
-@router.post("/{suggestion_id}/accept", response_model=SuggestionOut)
+@router.post("/{suggestion_id}/accept", response_model=SuggestionView)
 def accept_suggestion(
-    suggestion_id: SuggestionId, request: Request, staff: EditorDep, body: AcceptIn | None = None
-) -> SuggestionOut:
+    suggestion_id: SuggestionId, suggestions: SuggestionsDep, staff: EditorDep, body: AcceptIn | None = None
+) -> SuggestionView:
     """Publish it (with optional edits); the bot answers with it from the next question on. Safe to repeat."""
     edits = body or AcceptIn()
-    kb = request.app.state.kb
-    return _review(
-        request,
-        lambda session: accept(
-            kb, session, suggestion_id, staff.name, title=edits.title, body=edits.body, question=edits.question
-        ),
-    )
+    return suggestions.accept(suggestion_id, staff.name, title=edits.title, body=edits.body, question=edits.question)
 
 
-@router.post("/{suggestion_id}/merge", response_model=SuggestionOut)
-def merge_suggestion(suggestion_id: SuggestionId, body: MergeIn, request: Request, staff: EditorDep) -> SuggestionOut:
+@router.post("/{suggestion_id}/merge", response_model=SuggestionView)
+def merge_suggestion(
+    suggestion_id: SuggestionId, body: MergeIn, suggestions: SuggestionsDep, staff: EditorDep
+) -> SuggestionView:
     """Add its questions to an existing article instead."""
-    kb = request.app.state.kb
-    return _review(request, lambda session: merge(kb, session, suggestion_id, body.article_id, staff.name))
+    return suggestions.merge(suggestion_id, body.article_id, staff.name)
 
 
-@router.post("/{suggestion_id}/reject", response_model=SuggestionOut)
-def reject_suggestion(suggestion_id: SuggestionId, body: RejectIn, request: Request, staff: EditorDep) -> SuggestionOut:
+@router.post("/{suggestion_id}/reject", response_model=SuggestionView)
+def reject_suggestion(
+    suggestion_id: SuggestionId, body: RejectIn, suggestions: SuggestionsDep, staff: EditorDep
+) -> SuggestionView:
     """Turn it down, saying why."""
-    return _review(request, lambda session: reject(session, suggestion_id, body.reason, staff.name))
+    return suggestions.reject(suggestion_id, body.reason, staff.name)

@@ -11,14 +11,13 @@ import hmac
 import json
 import logging
 import zlib
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 
-from api.deps import SettingsDep
+from api.deps import ExecutorDep, SettingsDep
 from bot.actions.actions import actions_for
 from usecases import UseCases
 
@@ -33,15 +32,11 @@ def make_executor(cases: UseCases) -> ActionExecutor:
     return executor
 
 
-def _executor(request: Request) -> ActionExecutor:
-    return request.app.state.executor
-
-
 @router.post("/webhook")
 async def webhook(
     request: Request,
     settings: SettingsDep,
-    executor: Annotated[ActionExecutor, Depends(_executor)],
+    executor: ExecutorDep,
     token: str = Query(default=""),
 ) -> JSONResponse:
     expected = settings.action_token

@@ -109,8 +109,9 @@ WARM_BATCH = 16
 class EmbeddingSimilarity:
     """Cosine similarity of sentence embeddings. Each text is embedded once: its vector (scaled to length 1) is
     kept for the next tickets, which are compared with the same recent ones (the `VECTORS_KEPT` most recently
-    used). The comparison is one matrix product: 0.2 ms for `MAX_CANDIDATES` tickets, where summing in Python
-    took 14 ms, in the event loop, for every new ticket."""
+    used). The comparison is one matrix product over the kept vectors, not a sum in Python: it runs for every new
+    ticket, in the event loop, so it must stay a small fraction of a request (bench/results/load.md has the
+    measurement)."""
 
     def __init__(self, embed: Embed) -> None:
         self._embed = embed

@@ -1,8 +1,8 @@
 """Knowledge gaps: what customers asked that the knowledge base could not answer, grouped so that an editor writes
 one article per missing topic; and the articles that look redundant or that agents keep overriding.
 
-Plain data in, plain data out: the API gathers the questions and what followed each article from the handoff tables;
-nothing here knows about tickets, conversations or HTTP.
+Plain data in, plain data out: the report's use case gathers the questions and what followed each article from the
+handoff tables (usecases/gaps.py); nothing here knows about tickets, conversations or HTTP.
 
 Questions are grouped by average-linkage agglomerative clustering on the cosine similarity of their embeddings: two
 groups merge while the mean similarity between their questions is at least `threshold`. Unlike single linkage it does
@@ -36,7 +36,8 @@ from kb.suggestions import MAX_PHRASING_CHARS, MERGE_SIMILARITY
 
 DEFAULT_CLUSTER_SIMILARITY = 0.89
 # Two published articles of different translation groups this similar (title and first paragraph) say the same
-# thing; it is the threshold at which the learning loop merges suggestions. Distinct demo articles reach 0.93.
+# thing; it is the threshold at which the learning loop merges suggestions. The distinct demo articles all stay below
+# it (tests/api/test_gaps.py).
 DEFAULT_DUPLICATE_SIMILARITY = MERGE_SIMILARITY
 MAX_SAMPLES = 3
 MAX_TITLE_CHARS = 80

@@ -11,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from usecases.answers import Answers
+from usecases.articles import ArticleDesk
 from usecases.context import Context
 from usecases.conversations import Conversations
 from usecases.handoff import HandOff, HandoffDetails
+from usecases.incidents import Incidents
 from usecases.limits import Limits
 from usecases.ports import Assistant
+from usecases.reports import Analytics, Reports
+from usecases.suggestions import Suggestions
 from usecases.tickets import TicketDesk
 
 
@@ -26,6 +30,11 @@ class UseCases:
     hand_off: HandOff
     conversations: Conversations
     tickets: TicketDesk
+    articles: ArticleDesk
+    suggestions: Suggestions
+    incidents: Incidents
+    analytics: Analytics
+    reports: Reports
 
 
 def build(
@@ -42,7 +51,18 @@ def build(
         max_message_chars=max_message_chars,
         assistant_timeout=assistant_timeout,
     )
-    return UseCases(ctx=ctx, answers=answers, hand_off=hand_off, conversations=conversations, tickets=TicketDesk(ctx))
+    return UseCases(
+        ctx=ctx,
+        answers=answers,
+        hand_off=hand_off,
+        conversations=conversations,
+        tickets=TicketDesk(ctx),
+        articles=ArticleDesk(ctx),
+        suggestions=Suggestions(ctx),
+        incidents=Incidents(ctx),
+        analytics=Analytics(ctx.sessions, ctx.clock),
+        reports=Reports(ctx),
+    )
 
 
 __all__ = ["Context", "HandoffDetails", "Limits", "UseCases", "build"]
