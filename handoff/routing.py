@@ -20,7 +20,8 @@ Classify = Callable[[str], tuple[str, float]]
 
 @dataclass(frozen=True)
 class Facts:
-    """What is known about a handoff when it is routed."""
+    """What is known about a handoff when it is routed: `text`, what the handoff is about (the question and the
+    description); `context`, everything else the customer wrote in the conversation."""
 
     text: str
     topic: str | None = None
@@ -29,6 +30,7 @@ class Facts:
     lang: str = "en"
     channel: str = "web"
     customer: Mapping[str, Any] = field(default_factory=dict)
+    context: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,18 +94,31 @@ def _priority(facts: Facts, folded: str, queue: str, rules: list[PriorityRule]) 
 def route(facts: Facts, policies: Policies, classify: Classify | None = None) -> Route:
     """Pick the queue (first matching rule, else a confident classifier, else the default) and the priority.
 
+    The queue follows what the handoff is about: the rules are tried on its `text` first, and on the customer's
+    other words only if none matches it (a password question answered earlier does not send an app problem to
+    the account team). The priority rules read all the customer's words: "it is not working" said before the
+    handoff still makes it urgent.
+
     >>> from handoff.policies import load_policies
     >>> route(Facts("I was charged twice"), load_policies()).queue
     'billing'
+    >>> late = route(Facts("help me", context="the app is not working, I forgot my password"), load_policies())
+    >>> late.queue, late.priority
+    ('account', 'urgent')
+    >>> route(Facts("the app crashes", context="I forgot my password"), load_policies()).queue
+    'technical'
     """
     folded = fold(facts.text)
+    everything = fold(f"{facts.text} {facts.context}")
     queue, routed_by, confidence = policies.default_queue, "default", None
-    rule = next((r for r in policies.routing if matches(r, facts, folded)), None)
+    rule = next((r for r in policies.routing if matches(r, facts, folded)), None) or next(
+        (r for r in policies.routing if facts.context and matches(r, facts, everything)), None
+    )
     if rule is not None:
         queue, routed_by = rule.queue, f"rule: {rule.name}"
     elif classify is not None and facts.text.strip():
         predicted, confidence = classify(facts.text)
         if predicted in policies.queues and confidence >= policies.classifier.min_confidence:
             queue, routed_by = predicted, "classifier"
-    priority, priority_by = _priority(facts, folded, queue, policies.priority)
+    priority, priority_by = _priority(facts, everything, queue, policies.priority)
     return Route(queue, policies.tier(queue), priority, routed_by, priority_by, confidence)

@@ -168,6 +168,7 @@ class HandoffRequest(BaseModel):
     lang: str = "en"
     intent: str | None = Field(default=None, max_length=80)
     articles_tried: list[ArticleTried] = Field(default_factory=list)
+    customer_words: str = Field(default="", max_length=50_000)  # all they wrote: the routing and priority rules read it
 
 
 def _first_sentence(text: str, limit: int) -> str:
@@ -231,6 +232,7 @@ class HandoffService:
             lang=request.lang,
             channel=conversation.channel,
             customer=conversation.customer_attributes or {},
+            context=request.customer_words,
         )
         decided = route(facts, self.policies, self.classify)
         description = request.description.strip() or (request.question or "")

@@ -36,10 +36,11 @@ from usecases.answers import Answers
 from usecases.context import Context
 from usecases.errors import Conflict, Invalid, NotFound, Unauthorized
 from usecases.fallback import answer_without_assistant
-from usecases.form import answers, contact_field, stored_answer, without_contact_answers
-from usecases.handoff import HandOff, HandoffDetails
+from usecases.form import answers, contact_field, stored_answer
+from usecases.handoff import HandOff, HandoffDetails, last_ticket_at
 from usecases.limits import Limits
 from usecases.ports import Assistant, AssistantUnavailable
+from usecases.said import customer_words, problem_told
 from usecases.store import retrying
 from usecases.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, say
 from usecases.views import Reply, TicketBrief, brief
@@ -49,14 +50,6 @@ REPLAY_POLL_SECONDS = 0.25
 # A retried message waits this much longer than the assistant may take for the first send's replies.
 REPLAY_GRACE_SECONDS = 5.0
 MAX_CHANGES = 200  # messages one call of `changes_after` returns; the caller asks again for the rest
-
-
-def customer_question(text: str) -> str | None:
-    """A customer's stored message as a question (spaces tidied), or None if it is not one: a button's /payload, or
-    only the placeholder left of a contact detail (the answer to the form's name or email question)."""
-    if text.startswith("/") or not re.search(r"\w", without_contact_answers(text)):
-        return None
-    return " ".join(text.split())
 
 
 def typed_text(text: str, commands: frozenset[str]) -> str:
@@ -169,6 +162,13 @@ class Conversations:
         """NotFound or Unauthorized unless `token` opens this conversation."""
         with self.ctx.sessions() as session:
             self._authorized(session, conversation_id, token)
+
+    def problem_told(self, conversation_id: str) -> str | None:
+        """What the customer has told of their problem since their latest ticket, in their own words (see
+        `usecases.said.problem_told`), so a handoff does not ask for it again."""
+        with self.ctx.sessions() as session:
+            entries = transcript(session, conversation_id)
+            return problem_told(customer_words(entries, since=last_ticket_at(session, conversation_id)))
 
     def known_contact(self, conversation_id: str) -> Contact:
         """The name and email the conversation already holds, so the form does not ask for them again."""
@@ -333,12 +333,11 @@ class Conversations:
         self.limits.messages_per_address.check(address, "messages from this address")
         with self.ctx.sessions() as session:
             self._authorized(session, conversation_id, token)
-            entries = transcript(session, conversation_id)
-        asked = [q for e in entries if e["sender"] == "customer" and (q := customer_question(e["text"]))]
+            words = customer_words(transcript(session, conversation_id), since=last_ticket_at(session, conversation_id))
         details = HandoffDetails(
             reason=reason,
             description=values.get("description") or "",
-            question=asked[-1] if asked and reason != "asked_for_person" else None,
+            question=problem_told(words) if reason == "asked_for_person" else words[-1] if words else None,
             customer_name=values.get("name"),
             customer_email=values.get("email"),
             answers=values,

@@ -3,32 +3,12 @@ answer, else the details form, so the customer can still reach a person."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from kb import KnowledgeBase
 from usecases.form import details_form
+from usecases.said import asks_for_person, stated_problem
 from usecases.texts import BOT_UNAVAILABLE, BOT_UNAVAILABLE_FORM, say
-
-ASK_HUMAN = "/ask_human"
-# A cheap stand-in for the assistant's `ask_human` intent (nlu_data/nlu.yml) while it cannot classify: a wrong guess
-# only shows the form a little early, it never hides an answer the customer asked for.
-ASKS_FOR_PERSON = re.compile(
-    r"\b(human|real person|a person|live agent|an agent|operator|representative|supervisor|manager|"
-    r"(talk|speak|chat) (to|with) (someone|somebody|a person))\b|^\s*agent\W*$"
-    r"|担当者|オペレーター|人間|有人|人と話|責任者|上司|マネージャー"
-    r"|상담원|상담사|직원|담당자|매니저|사람(과|이랑|하고|한테|을|으로)",
-    re.IGNORECASE,
-)
-
-
-def asks_for_person(text: str) -> bool:
-    """Whether the customer asks for a person, by the widget's button or in their own words (en, ja, ko).
-
-    >>> [asks_for_person(t) for t in ("Can I talk to a human?", "担当者と話したい", "where is my parcel")]
-    [True, True, False]
-    """
-    return text.split("{")[0] == ASK_HUMAN or (not text.startswith("/") and bool(ASKS_FOR_PERSON.search(text)))
 
 
 def answer_without_assistant(
@@ -48,7 +28,7 @@ def answer_without_assistant(
                 return messages
     if conversation_id is None:
         return messages or [{"text": say(BOT_UNAVAILABLE, lang)}]
-    question = "" if wants_person or text.startswith("/") else text
+    question = (stated_problem(text) or "") if wants_person else "" if text.startswith("/") else text
     reason = "asked_for_person" if wants_person else "needs_agent" if messages else "no_answer"
     form = details_form(conversation_id, lang, question, reason)
     return [*messages, {"text": say(BOT_UNAVAILABLE_FORM, lang), "form": form}]

@@ -26,7 +26,7 @@ from handoff.models import Conversation, Message, Ticket
 from kb.gaps import ArticleOutcome, UnansweredQuestion
 from kb.lang import detect_language
 from kb.suggestions import Suggestion
-from usecases.conversations import customer_question
+from usecases.said import customer_question
 
 GAP_REASONS = ("no_answer", "asked_for_person")
 

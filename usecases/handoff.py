@@ -11,17 +11,21 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handoff import ArticleTried, Conversation, HandoffRequest, Ticket
+from handoff.clock import as_utc
 from handoff.incidents import open_incident_of
 from handoff.service import get_conversation, open_ticket, record_message, transcript
 from privacy import redact
 from usecases import form
 from usecases.context import Context
 from usecases.errors import NotFound
+from usecases.said import customer_words
 from usecases.store import retrying
 from usecases.texts import KNOWN_INCIDENT, TICKET_CREATED, reply_expectation, say
 from usecases.views import Reply, TicketBrief, brief
@@ -63,6 +67,12 @@ class Handed:
         return Reply(messages=[{"text": t} for t in self.texts], state=self.state, ticket=self.ticket)
 
 
+def last_ticket_at(session: Session, conversation_id: str) -> datetime | None:
+    """When the conversation's latest ticket was made: what the customer wrote before it belongs to that ticket."""
+    latest = session.scalar(select(func.max(Ticket.created_at)).where(Ticket.conversation_id == conversation_id))
+    return as_utc(latest) if latest else None
+
+
 class HandOff:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -78,6 +88,7 @@ class HandOff:
             except ValueError as error:
                 raise NotFound(str(error)) from error
             entries = transcript(session, conversation_id)
+            words = customer_words(entries, since=last_ticket_at(session, conversation_id))
         description = details.description + form.ticket_lines(details.answers)
         question = redact(details.question).text if details.question else None
         request = HandoffRequest(
@@ -90,6 +101,7 @@ class HandOff:
             lang=lang,
             intent=details.intent,
             articles_tried=self.articles_tried(entries, question or redact(details.description).text, lang),
+            customer_words=redact(" ".join(words)).text[:50_000],
         )
         with _LOCK:
             return retrying(lambda: self._store(request, actor, record))

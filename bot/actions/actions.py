@@ -134,9 +134,14 @@ class ActionStartHandoff(Action):
         # started this form is conditioned on it.
         events: list[EventType] = [SlotSet("handoff_reason", reason or "no_answer"), SlotSet("form_failures", {})]
         dispatcher.utter_message(response="utter_handoff_intro")
-        question = tracker.get_slot("unanswered_question")
-        if question and not tracker.get_slot("description"):
-            events.append(SlotSet("description", question))
+        # Say it once: what the customer has already told of the problem (the question the bot could not answer,
+        # else their latest words that are more than a request for a person) is the ticket's question and
+        # description, and the form does not ask for it again.
+        question = tracker.get_slot("unanswered_question") or self.cases.conversations.problem_told(tracker.sender_id)
+        if question:
+            events.append(SlotSet("unanswered_question", question))
+            if not tracker.get_slot("description"):
+                events.append(SlotSet("description", question))
         known = self.cases.conversations.known_contact(tracker.sender_id)
         for slot, value in (("customer_name", known.name), ("customer_email", known.email)):
             if value and not tracker.get_slot(slot):
