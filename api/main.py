@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        policies = load_policies(settings.policies_file)  # a bad file stops the start-up with line and reason
+        # A bad file stops the start-up with line and reason; a calendar whose holidays end soon is logged.
+        policies = load_policies(settings.policies_file, today=clock.now().date())
         sessions, kb = open_stores(settings)
         ctx = Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock)
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout_seconds)

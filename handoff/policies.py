@@ -7,17 +7,30 @@ name stops the start-up instead of silently sending tickets nowhere.
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import holidays as holiday_data
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from holidays import registry as holiday_registry
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from handoff.calendar import BusinessCalendar
+from handoff.calendar import BusinessCalendar, public_holidays
 from handoff.vocabulary import PRIORITIES, Priority, WebhookEventName
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,6 +38,10 @@ DEFAULT_POLICIES_FILE = Path(__file__).resolve().parent.parent / "config" / "pol
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+HOLIDAYS_AHEAD_MONTHS = 12  # a calendar whose holidays end sooner than this is warned about
+
+logger = logging.getLogger(__name__)
 
 
 class PolicyError(ValueError):
@@ -76,16 +93,106 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _holiday(value: Any) -> date | tuple[int, int]:
+    """2025-05-01 (one day) or '12-29' (that day of every year) → a date or (month, day)."""
+    if isinstance(value, datetime):
+        raise ValueError(f"{value} is a moment: a holiday is a whole day, e.g. 2025-05-01 or '12-29'")
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if match := _MONTH_DAY.match(text):
+        month, day = int(match[1]), int(match[2])
+        try:
+            date(2000, month, day)  # a leap year: 02-29 is a day of the year
+        except ValueError:
+            raise ValueError(f"{text!r} is not a day of the year: write MM-DD, e.g. '12-29'") from None
+        return (month, day)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a holiday: write a date (2025-05-01) or a day of every year (12-29)"
+        ) from None
+
+
+Holiday = Annotated[date | tuple[int, int], BeforeValidator(_holiday)]
+
+
+def _supported_countries() -> dict[str, list[str]]:
+    return holiday_data.list_supported_countries(include_aliases=False)
+
+
+def _country_code(value: Any) -> str:
+    """'JP' or 'jp' → 'JP'; a name or a three-letter code is refused with the two-letter code to write."""
+    text = str(value).strip()
+    code = text.upper()
+    if code in _supported_countries():
+        return code
+    names = {}
+    for module, (name, alpha2, *others) in getattr(holiday_registry, "COUNTRIES", {}).items():
+        for known in (module.replace("_", " "), re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name), *others):
+            names[known.lower()] = alpha2
+    if (known := names.get(text.lower()) or names.get(text.lower().replace("_", " "))) is not None:
+        raise ValueError(f"write {text!r} as its two-letter code: country: {known}")
+    raise ValueError(
+        f"unknown country {text!r} for public holidays: write its ISO 3166-1 alpha-2 code, e.g. JP, KR, US, DE "
+        "(python -c 'import holidays; print(sorted(holidays.list_supported_countries()))' lists them all)"
+    )
+
+
+class PublicHolidays(Strict):
+    """A country's public holidays, from the `holidays` package: `country` (ISO 3166-1 alpha-2, e.g. JP) and, for a
+    country whose regions keep days of their own, `subdivision` (e.g. US: CA, DE: BY). Any year is known."""
+
+    country: Annotated[str, BeforeValidator(_country_code)]
+    subdivision: str | None = None
+
+    @field_validator("subdivision", mode="before")
+    @classmethod
+    def _known_subdivision(cls, value: Any, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:  # a bad country is reported on its own
+            return value
+        text = str(value).strip()
+        codes = _supported_countries()[country]
+        if not codes:
+            raise ValueError(f"{country} has no subdivisions with holidays of their own: leave `subdivision` out")
+        with_aliases = holiday_data.list_supported_countries(include_aliases=True)[country]
+        found = next((known for known in with_aliases if known.lower() == text.lower()), None)
+        if found is None:
+            raise ValueError(f"unknown subdivision {text!r} of {country} (subdivisions: {', '.join(codes)})")
+        return found
+
+    def source(self) -> Callable[[int], frozenset[date]]:
+        return public_holidays(self.country, self.subdivision)
+
+
 class BusinessHours(Strict):
-    """When a team works: a time zone, opening periods per weekday, and holidays (dates) when it is closed."""
+    """When a team works: a time zone, opening periods per weekday, and the days it is closed: a country's
+    `public_holidays`, and `holidays` of its own — dates (2025-05-01) or days of every year ('12-29')."""
 
     timezone: str
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], OpeningHours]
-    holidays: list[date] = Field(default_factory=list)
+    public_holidays: PublicHolidays | None = None
+    holidays: list[Holiday] = Field(default_factory=list)
+
+    @property
+    def dates(self) -> list[date]:
+        """The holidays given as dates (one day each)."""
+        return [day for day in self.holidays if isinstance(day, date)]
 
     def calendar(self) -> BusinessCalendar:
         weekly = {WEEKDAYS.index(day): ranges for day, ranges in self.weekly.items()}
-        return BusinessCalendar(self.timezone, weekly, self.holidays)
+        annual = [day for day in self.holidays if isinstance(day, tuple)]
+        public = self.public_holidays.source() if self.public_holidays else None
+        return BusinessCalendar(self.timezone, weekly, self.dates, annual=annual, public=public)
+
+    def covered_until(self) -> date | None:
+        """The last day this calendar knows the holidays of: None when it knows every year (public holidays, or only
+        days of every year, or no holidays at all), else its last date."""
+        if self.public_holidays is not None or not self.dates:
+            return None
+        return max(self.dates)
 
 
 class Queue(Strict):
@@ -254,6 +361,36 @@ class Policies(Strict):
     def level(self, number: int) -> EscalationLevel | None:
         return next((level for level in self.escalation if level.level == number), None)
 
+    def warnings(self, today: date) -> list[str]:
+        """What is valid but likely wrong as of `today` (the clock's day): each 'where: why'."""
+        return [f"{_where(loc)}: {why}" for loc, why in _warnings(self, today)]
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _warnings(policies: Policies, today: date) -> list[tuple[tuple[Any, ...], str]]:
+    """Calendars whose holidays end within the next 12 months: the public holidays after the last date would be
+    counted as business days, silently."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    horizon = _a_year_after(today)
+    for name, hours in policies.business_hours.items():
+        last = hours.covered_until()
+        if last is not None and last < horizon:
+            found.append(
+                (
+                    ("business_hours", name, "holidays"),
+                    f"the holidays end on {last}, less than {HOLIDAYS_AHEAD_MONTHS} months after {today}: every later "
+                    "public holiday counts as a business day in SLA deadlines; add `public_holidays: {country: ...}` "
+                    "(the country's two-letter code, e.g. JP: every year is known) or the dates to come",
+                )
+            )
+    return found
+
 
 def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
     """What pydantic cannot see: names that must refer to something defined elsewhere in the file."""
@@ -345,8 +482,11 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text or "file"
 
 
-def parse_policies(text: str, source: str = "policies") -> Policies:
-    """Validate policies given as YAML text; raises PolicyError with one 'line N: where: reason' per problem."""
+def parse_policies(text: str, source: str = "policies", today: date | None = None) -> Policies:
+    """Validate policies given as YAML text; raises PolicyError with one 'line N: where: reason' per problem.
+
+    What is valid but likely wrong on `today` (the clock's day; the system's when not given) is logged as a
+    warning with its line, and `Policies.warnings(today)` tells it again."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -367,13 +507,15 @@ def parse_policies(text: str, source: str = "policies") -> Policies:
     problems = _problems(policies)
     if problems:
         raise PolicyError("\n".join(f"{source} line {_line(root, loc)}: {_where(loc)}: {why}" for loc, why in problems))
+    for loc, why in _warnings(policies, today or datetime.now(UTC).date()):
+        logger.warning("%s line %d: %s: %s", source, _line(root, loc), _where(loc), why)
     return policies
 
 
-def load_policies(path: Path = DEFAULT_POLICIES_FILE) -> Policies:
-    """Read and validate a policies file (see `config/policies.yml`)."""
+def load_policies(path: Path = DEFAULT_POLICIES_FILE, today: date | None = None) -> Policies:
+    """Read and validate a policies file (see `config/policies.yml`); `today` as for `parse_policies`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise PolicyError(f"cannot read the policies file {path}: {error.strerror}") from error
-    return parse_policies(text, source=str(path))
+    return parse_policies(text, source=str(path), today=today)

@@ -72,18 +72,29 @@ def clock():
 
 
 @pytest.fixture
-def hand_off(sessions, policies, clock):
+def hand_off_on(sessions):
+    """`hand_off_on(policies, clock)`: a `hand_off` under other policies or on another clock."""
+
+    def on(policies, clock):
+        def make(text: str, channel: str = "web", lang: str = "en", attributes: dict | None = None, **request) -> int:
+            with sessions() as session:
+                conversation, _ = open_conversation(session, lang=lang, channel=channel, customer_attributes=attributes)
+                session.commit()
+                ticket = HandoffService(policies, clock).hand_off(
+                    session,
+                    HandoffRequest(
+                        conversation_id=conversation.id, reason="asked_for_person", description=text, **request
+                    ),
+                )
+                session.commit()
+                return ticket.id
+
+        return make
+
+    return on
+
+
+@pytest.fixture
+def hand_off(hand_off_on, policies, clock):
     """Hand off a new conversation saying `text`; returns the ticket id."""
-
-    def make(text: str, channel: str = "web", lang: str = "en", attributes: dict | None = None, **request) -> int:
-        with sessions() as session:
-            conversation, _ = open_conversation(session, lang=lang, channel=channel, customer_attributes=attributes)
-            session.commit()
-            ticket = HandoffService(policies, clock).hand_off(
-                session,
-                HandoffRequest(conversation_id=conversation.id, reason="asked_for_person", description=text, **request),
-            )
-            session.commit()
-            return ticket.id
-
-    return make
+    return hand_off_on(policies, clock)

@@ -1,3 +1,6 @@
+import logging
+from datetime import date
+
 import pytest
 
 from handoff import PolicyError, load_policies, parse_policies
@@ -89,3 +92,62 @@ def test_every_priority_queue_and_channel_needs_an_sla():
 def test_a_priority_rule_sets_or_raises_never_both():
     bad = SAMPLE.replace("{name: billing, set: high, queues", "{name: billing, set: high, raise: 1, queues")
     assert "priority[1]: a priority rule needs exactly one of `set` or `raise`" in _refused(bad)
+
+
+PUBLIC = SAMPLE.replace(
+    "    holidays: [2025-01-13]\n", "    public_holidays: {country: JP}\n    holidays: [12-29, 2025-06-02]\n"
+)
+
+
+def test_public_holidays_by_country_and_the_company_days_close_the_office():
+    policies = parse_policies(PUBLIC, source="policies.yml")
+    office = policies.calendar("general")
+    for day in (date(2025, 1, 13), date(2027, 1, 11), date(2027, 2, 11), date(2027, 12, 29), date(2025, 6, 2)):
+        assert office.intervals(day) == [], day
+    assert office.intervals(date(2027, 1, 12)) and office.intervals(date(2026, 6, 2))
+
+
+def test_the_shipped_tokyo_calendar_knows_later_years_and_the_year_end_days():
+    office = load_policies().calendar("general")
+    assert office.intervals(date(2027, 1, 11)) == [] and office.intervals(date(2027, 2, 11)) == []
+    for year_end in ("2027-12-29", "2027-12-30", "2027-12-31", "2028-01-03"):  # the company's days off
+        assert office.intervals(date.fromisoformat(year_end)) == [], year_end
+    assert office.intervals(date(2027, 12, 28))
+
+
+def test_an_unknown_country_or_subdivision_is_refused_with_its_line_and_a_hint():
+    bad = PUBLIC.replace("{country: JP}", "{country: XJ}")
+    message = _refused(bad)
+    assert f"line {_line_of(bad, 'XJ')}: business_hours.office.public_holidays.country: " in message
+    assert "unknown country 'XJ'" in message and "ISO 3166-1 alpha-2 code, e.g. JP" in message
+    assert "write 'Japan' as its two-letter code: country: JP" in _refused(PUBLIC.replace("JP}", "Japan}"))
+    bad = PUBLIC.replace("{country: JP}", "{country: US,\n                      subdivision: ZZ}")
+    message = _refused(bad)
+    assert f"line {_line_of(bad, 'ZZ')}: business_hours.office.public_holidays.subdivision: " in message
+    assert "unknown subdivision 'ZZ' of US (subdivisions: AK, AL," in message
+    assert "JP has no subdivisions" in _refused(PUBLIC.replace("{country: JP}", "{country: JP, subdivision: '13'}"))
+    lower = parse_policies(PUBLIC.replace("{country: JP}", "{country: us, subdivision: ca}"), source="policies.yml")
+    assert lower.business_hours["office"].public_holidays.model_dump() == {"country": "US", "subdivision": "CA"}
+    bad = PUBLIC.replace("12-29", "13-29")
+    assert f"line {_line_of(bad, '13-29')}: business_hours.office.holidays[0]: Value error, '13-29' is not a day" in (
+        _refused(bad)
+    )
+
+
+def test_a_calendar_of_dates_ending_within_a_year_is_warned_about_at_load_and_after(caplog):
+    soon = SAMPLE.replace("holidays: [2025-01-13]", "holidays: [2025-01-13, 2026-05-06]")
+    with caplog.at_level(logging.WARNING, logger="handoff.policies"):
+        policies = parse_policies(soon, source="policies.yml", today=date(2025, 7, 1))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"policies.yml line {_line_of(soon, 'holidays:')}: business_hours.office.holidays: the holidays end on "
+        "2026-05-06, less than 12 months after 2025-07-01: every later public holiday counts as a business day in SLA "
+        "deadlines; add `public_holidays: {country: ...}` (the country's two-letter code, e.g. JP: every year is "
+        "known) or the dates to come"
+    ]
+    assert policies.warnings(date(2025, 5, 6)) == []  # exactly a year ahead is enough
+    assert policies.warnings(date(2025, 5, 7))[0].startswith("business_hours.office.holidays: the holidays end on")
+    public = parse_policies(PUBLIC, source="policies.yml")
+    assert public.warnings(date(2030, 1, 1)) == []
+    assert load_policies().warnings(date(2030, 1, 1)) == []
+    around_the_clock = SAMPLE.replace("    holidays: [2025-01-13]\n", "")  # no holidays at all: nothing to warn of
+    assert parse_policies(around_the_clock, source="policies.yml").warnings(date(2030, 1, 1)) == []
