@@ -1,5 +1,5 @@
 """The handoff policies as one validated config file: queues and business hours, routing and priority rules,
-SLA policies, the escalation matrix and reminders.
+SLA policies, the escalation matrices and reminders.
 
 `load_policies(path)` refuses a bad file with a `PolicyError` naming the line and the reason, so a typo in a queue
 name stops the start-up instead of silently sending tickets nowhere.
@@ -266,7 +266,8 @@ class SlaPolicy(Strict):
 
 
 class EscalationLevel(Strict):
-    """One row of the escalation matrix: `after` a breach, notify these people and make these changes."""
+    """One row of an escalation matrix: `after` a breach, notify these people and make these changes. The level
+    (1–4) is how senior the people are: a matrix may skip levels, never go down."""
 
     level: int = Field(ge=1, le=4)
     after: Minutes
@@ -274,6 +275,50 @@ class EscalationLevel(Strict):
     reassign_to_lead: bool = False
     raise_tier: bool = False
     raise_priority: bool = False
+
+
+BREACHES = ("first_response", "resolution")
+
+
+class EscalationMatrix(Strict):
+    """The levels a breach sets off for the tickets it matches: by `priorities`, `queues` and `channels` (empty lists
+    match all) and by the deadline missed (`breach`: first_response, resolution or any). Matrices are tried in
+    order; the first match wins. `levels: []` means no escalation for those tickets."""
+
+    name: str = Field(min_length=1, max_length=80)
+    priorities: list[Priority] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    breach: Literal["first_response", "resolution", "any"] = "any"
+    levels: list[EscalationLevel] = Field(max_length=4)
+
+    def applies(self, priority: str, queue: str, channel: str, breach: str) -> bool:
+        return (
+            (not self.priorities or priority in self.priorities)
+            and (not self.queues or queue in self.queues)
+            and (not self.channels or channel in self.channels)
+            and self.breach in ("any", breach)
+        )
+
+    def level(self, number: int) -> EscalationLevel | None:
+        return next((level for level in self.levels if level.level == number), None)
+
+
+DEFAULT_MATRIX = "default"
+
+
+def _is_single_matrix(value: Any) -> bool:
+    """The older form of `escalation`: one list of levels for every ticket (no item names a matrix)."""
+    return isinstance(value, list) and not any(
+        isinstance(item, dict) and {"name", "levels"} & set(item) for item in value
+    )
+
+
+def _matrices(value: Any) -> Any:
+    """`escalation` as a list of matrices; the older single list of levels is one matrix for every ticket."""
+    if value and _is_single_matrix(value):
+        return [{"name": DEFAULT_MATRIX, "levels": value}]
+    return value
 
 
 class ClassifierPolicy(Strict):
@@ -329,7 +374,7 @@ class Policies(Strict):
     priority: list[PriorityRule] = Field(default_factory=list)
     classifier: ClassifierPolicy = ClassifierPolicy()
     sla: list[SlaPolicy] = Field(min_length=1)
-    escalation: list[EscalationLevel] = Field(default_factory=list, max_length=4)
+    escalation: Annotated[list[EscalationMatrix], BeforeValidator(_matrices)] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
     incidents: IncidentPolicy = IncidentPolicy()
 
@@ -358,8 +403,13 @@ class Policies(Strict):
                 return policy
         return self.sla[-1]
 
-    def level(self, number: int) -> EscalationLevel | None:
-        return next((level for level in self.escalation if level.level == number), None)
+    def escalation_for(self, priority: str, queue: str, channel: str, breach: str) -> EscalationMatrix | None:
+        """The first escalation matrix that matches a ticket and the deadline it missed (every ticket matches one,
+        checked on load; None only when no escalation is configured)."""
+        return next((m for m in self.escalation if m.applies(priority, queue, channel, breach)), None)
+
+    def matrix(self, name: str) -> EscalationMatrix | None:
+        return next((m for m in self.escalation if m.name == name), None)
 
     def warnings(self, today: date) -> list[str]:
         """What is valid but likely wrong as of `today` (the clock's day): each 'where: why'."""
@@ -443,18 +493,68 @@ def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
     ]
     if uncovered:
         problems.append((("sla",), f"no SLA policy covers {', '.join(uncovered[:5])}: add a catch-all policy last"))
-    for i, level in enumerate(policies.escalation):
-        if level.level != i + 1:
-            problems.append(
-                (("escalation", i, "level"), f"levels must be numbered 1, 2, 3, 4 in order; got {level.level}")
-            )
-        elif i and level.after <= policies.escalation[i - 1].after:
-            problems.append((("escalation", i, "after"), "each level must come later than the one before"))
+    problems.extend(_escalation_problems(policies))
     seen_urls: set[str] = set()
     for i, hook in enumerate(policies.webhooks):
         if hook.url in seen_urls:
             problems.append((("webhooks", i, "url"), f"{hook.url!r} is listed twice: merge the two entries' events"))
         seen_urls.add(hook.url)
+    return problems
+
+
+def _escalation_problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
+    """Each matrix's queues, channels and levels; every ticket and breach matched by some matrix; no matrix unused."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    names: set[str] = set()
+    for m, matrix in enumerate(policies.escalation):
+        where = ("escalation", m)
+        if matrix.name in names:
+            problems.append(
+                ((*where, "name"), f"two matrices are called {matrix.name!r}: a ticket records which applied")
+            )
+        names.add(matrix.name)
+        for queue in matrix.queues:
+            if queue not in policies.queues:
+                known = ", ".join(sorted(policies.queues))
+                problems.append(((*where, "queues"), f"unknown queue {queue!r} (queues: {known})"))
+        for channel in matrix.channels:
+            if channel not in policies.channels:
+                problems.append(((*where, "channels"), f"unknown channel {channel!r} (channels: {policies.channels})"))
+        for i, level in enumerate(matrix.levels):
+            before = matrix.levels[i - 1] if i else None
+            if before is not None and level.level <= before.level:
+                problems.append(
+                    (
+                        (*where, "levels", i, "level"),
+                        f"levels must go up (1 to 4; a matrix may skip some); got {level.level} after {before.level}",
+                    )
+                )
+            elif before is not None and level.after <= before.after:
+                problems.append(((*where, "levels", i, "after"), "each level must come later than the one before"))
+    if not policies.escalation:
+        return problems
+    cases = [
+        (priority, queue, channel, breach)
+        for priority in PRIORITIES
+        for queue in policies.queues
+        for channel in policies.channels
+        for breach in BREACHES
+    ]
+    chosen = {case: policies.escalation_for(*case) for case in cases}
+    uncovered = [f"{p}/{q}/{c} on a {b.replace('_', ' ')} breach" for (p, q, c, b), m in chosen.items() if m is None]
+    if uncovered:
+        problems.append(
+            (("escalation",), f"no escalation matrix covers {', '.join(uncovered[:3])}: add a catch-all matrix last")
+        )
+    used = {id(m) for m in chosen.values() if m is not None}
+    for m, matrix in enumerate(policies.escalation):
+        if id(matrix) not in used:
+            problems.append(
+                (
+                    ("escalation", m, "name"),
+                    f"the matrix {matrix.name!r} never applies: the ones before it match every ticket it would",
+                )
+            )
     return problems
 
 
@@ -496,15 +596,21 @@ def parse_policies(text: str, source: str = "policies", today: date | None = Non
         raise PolicyError(f"{source} line {line}: not valid YAML: {error.problem or error}") from error
     if not isinstance(data, dict):
         raise PolicyError(f"{source} line 1: the file must be a mapping of sections (queues, routing, sla, …)")
+    single = bool(data.get("escalation")) and _is_single_matrix(data.get("escalation"))
+
+    def located(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Where in the file: a single list of levels is read as one matrix, but the file has no matrix around it."""
+        if single and loc[:2] == ("escalation", 0):
+            return ("escalation", *loc[3:])
+        return loc
+
     try:
         policies = Policies.model_validate(data)
     except ValidationError as error:
-        lines = [
-            f"{source} line {_line(root, tuple(e['loc']))}: {_where(tuple(e['loc']))}: {e['msg']}"
-            for e in error.errors()
-        ]
+        found = [(located(tuple(e["loc"])), e["msg"]) for e in error.errors()]
+        lines = [f"{source} line {_line(root, loc)}: {_where(loc)}: {why}" for loc, why in found]
         raise PolicyError("\n".join(lines)) from None
-    problems = _problems(policies)
+    problems = [(located(loc), why) for loc, why in _problems(policies)]
     if problems:
         raise PolicyError("\n".join(f"{source} line {_line(root, loc)}: {_where(loc)}: {why}" for loc, why in problems))
     for loc, why in _warnings(policies, today or datetime.now(UTC).date()):

@@ -48,6 +48,45 @@ escalation:
   - {level: 4, after: 4h, notify: [vp], raise_tier: true, raise_priority: true}
 """
 
+# The sample with escalation matrices: billing, urgent, low, high, a resolution breach, and the default; and a rule
+# that makes a ticket low.
+MATRICES = (
+    SAMPLE.replace("priority:\n", "priority:\n  - {name: just asking, set: low, keywords: [just wondering]}\n").split(
+        "escalation:\n"
+    )[0]
+    + """\
+escalation:
+  - name: billing
+    queues: [billing]
+    levels:
+      - {level: 1, after: 0m, notify: [billing_manager]}
+      - {level: 2, after: 1h, notify: [finance_director]}
+  - name: urgent
+    priorities: [urgent]
+    levels:
+      - {level: 3, after: 0m, notify: [head_of_support], raise_tier: true}
+      - {level: 4, after: 2h, notify: [vp]}
+  - name: low
+    priorities: [low]
+    levels:
+      - {level: 1, after: 0m, notify: [queue_lead]}
+  - name: high
+    priorities: [high]
+    levels:
+      - {level: 1, after: 0m, notify: [high_desk]}
+  - name: late resolution
+    breach: resolution
+    levels:
+      - {level: 2, after: 0m, notify: [support_manager]}
+  - name: default
+    levels:
+      - {level: 1, after: 0m, notify: [assignee, queue_lead], reassign_to_lead: true}
+      - {level: 2, after: 1h, notify: [queue_lead, support_manager], raise_priority: true}
+      - {level: 3, after: 2h, notify: [head_of_support], raise_tier: true}
+      - {level: 4, after: 4h, notify: [vp], raise_tier: true, raise_priority: true}
+"""
+)
+
 # Friday 10 January 2025, 16:00 in Tokyo: one office hour left before a weekend and a Monday holiday.
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
