@@ -60,9 +60,9 @@ def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBas
 
 def open_context(settings: Settings, clock: Clock | None = None) -> Context:
     """What the use cases work with, as the app builds it: the policies (a bad file stops with its line and
-    reason), the stores and a synced knowledge base, and `clock` (the system clock unless given)."""
-    policies = load_policies(settings.policies_file)
+    reason; a calendar whose holidays end within the year is logged), the stores and a synced knowledge base, and
+    `clock` (the system clock unless given)."""
+    clock = clock or SystemClock()
+    policies = load_policies(settings.policies_file, today=clock.now().date())
     sessions, kb = open_stores(settings)
-    return Context(
-        sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock or SystemClock()
-    )
+    return Context(sessions=sessions, kb=kb, policies=policies, public_url=settings.base_url, clock=clock)

@@ -1,18 +1,44 @@
-"""Business time: a queue's weekly opening hours and holidays in its time zone, and SLA arithmetic over them."""
+"""Business time: a queue's weekly opening hours and holidays in its time zone, and SLA arithmetic over them.
+
+A calendar's holidays come from three places: explicit dates (a company's one-off days), days that come back every
+year (a company's year-end days), and a country's public holidays from the `holidays` package, asked for one year at
+a time as deadlines reach it and kept, so a calendar has no last day.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import holidays as holiday_data
 
 from handoff.clock import as_utc
 
 MAX_DAYS = 3 * 366  # a deadline further than this is a configuration mistake, not a plan
 
 
+def public_holidays(country: str, subdivision: str | None = None) -> Callable[[int], frozenset[date]]:
+    """The public holidays of `country` (ISO 3166-1 alpha-2, e.g. "JP") and, when given, its `subdivision` (a state,
+    province or prefecture code), one year at a time: `public_holidays("JP")(2027)` → the dates of 2027.
+
+    Raises NotImplementedError for a country or subdivision the `holidays` package does not know.
+
+    >>> date(2027, 1, 11) in public_holidays("JP")(2027)  # Coming of Age Day
+    True
+    """
+    holiday_data.country_holidays(country, subdiv=subdivision, years=[])  # refuses an unknown one now
+
+    def of_year(year: int) -> frozenset[date]:
+        return frozenset(holiday_data.country_holidays(country, subdiv=subdivision, years=year))
+
+    return of_year
+
+
 class BusinessCalendar:
-    """Opening hours per weekday (0 = Monday) as minute ranges of the local day, closed on `holidays`.
+    """Opening hours per weekday (0 = Monday) as minute ranges of the local day, closed on `holidays` (dates),
+    on `annual` days (month, day) of every year, and on the days `public(year)` gives for each year (see
+    `public_holidays`); a year's holidays are worked out when first asked for, then kept.
 
     >>> tokyo = BusinessCalendar("Asia/Tokyo", {d: [(540, 1080)] for d in range(5)}, [date(2025, 1, 6)])
     >>> friday_evening = datetime(2025, 1, 3, 8, 0, tzinfo=UTC)  # 17:00 in Tokyo
@@ -21,18 +47,45 @@ class BusinessCalendar:
     """
 
     def __init__(
-        self, timezone: str, weekly: Mapping[int, Iterable[tuple[int, int]]], holidays: Iterable[date] = ()
+        self,
+        timezone: str,
+        weekly: Mapping[int, Iterable[tuple[int, int]]],
+        holidays: Iterable[date] = (),
+        *,
+        annual: Iterable[tuple[int, int]] = (),
+        public: Callable[[int], Collection[date]] | None = None,
     ) -> None:
         self.zone = ZoneInfo(timezone)
         self.timezone = timezone
         self.weekly = {day: sorted(ranges) for day, ranges in weekly.items()}
         self.holidays = frozenset(holidays)
+        self.annual = frozenset(annual)
+        self.public = public
+        self._years: dict[int, frozenset[date]] = {}
         if not any(end > start for ranges in self.weekly.values() for start, end in ranges):
             raise ValueError("business hours must be open for some time in the week")
 
+    def holidays_in(self, year: int) -> frozenset[date]:
+        """Every day of `year` the calendar is closed on as a holiday (whatever the weekday)."""
+        days = self._years.get(year)
+        if days is None:
+            annual = set()
+            for month, day in self.annual:
+                try:
+                    annual.add(date(year, month, day))
+                except ValueError:  # 29 February in a common year
+                    continue
+            public = self.public(year) if self.public is not None else ()
+            days = frozenset({d for d in self.holidays if d.year == year} | annual | set(public))
+            self._years[year] = days  # a race only computes the same set twice
+        return days
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holidays_in(day.year)
+
     def intervals(self, day: date) -> list[tuple[datetime, datetime]]:
         """The open periods of a local day, as UTC datetimes."""
-        if day in self.holidays:
+        if self.is_holiday(day):
             return []
         midnight = datetime(day.year, day.month, day.day, tzinfo=self.zone)
         return [

@@ -130,9 +130,10 @@ class TicketTimer(HandoffBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    # {first_response,resolution}_{reminder,breach} | escalation (with its level) | auto_close
+    # {first_response,resolution}_{reminder,breach} | escalation (with its level and matrix) | auto_close
     kind: Mapped[str] = mapped_column(String(30))
     level: Mapped[int | None] = mapped_column(Integer)
+    matrix: Mapped[str | None] = mapped_column(String(80))  # an escalation's matrix, chosen at the breach
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,5 +1,5 @@
 """The handoff policies as one validated config file: queues and business hours, routing and priority rules,
-SLA policies, the escalation matrix and reminders.
+SLA policies, the escalation matrices and reminders.
 
 `load_policies(path)` refuses a bad file with a `PolicyError` naming the line and the reason, so a typo in a queue
 name stops the start-up instead of silently sending tickets nowhere.
@@ -7,17 +7,30 @@ name stops the start-up instead of silently sending tickets nowhere.
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import holidays as holiday_data
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from holidays import registry as holiday_registry
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from handoff.calendar import BusinessCalendar
+from handoff.calendar import BusinessCalendar, public_holidays
 from handoff.vocabulary import PRIORITIES, Priority, WebhookEventName
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,6 +38,10 @@ DEFAULT_POLICIES_FILE = Path(__file__).resolve().parent.parent / "config" / "pol
 
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
 _HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+_MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+HOLIDAYS_AHEAD_MONTHS = 12  # a calendar whose holidays end sooner than this is warned about
+
+logger = logging.getLogger(__name__)
 
 
 class PolicyError(ValueError):
@@ -76,16 +93,106 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _holiday(value: Any) -> date | tuple[int, int]:
+    """2025-05-01 (one day) or '12-29' (that day of every year) → a date or (month, day)."""
+    if isinstance(value, datetime):
+        raise ValueError(f"{value} is a moment: a holiday is a whole day, e.g. 2025-05-01 or '12-29'")
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if match := _MONTH_DAY.match(text):
+        month, day = int(match[1]), int(match[2])
+        try:
+            date(2000, month, day)  # a leap year: 02-29 is a day of the year
+        except ValueError:
+            raise ValueError(f"{text!r} is not a day of the year: write MM-DD, e.g. '12-29'") from None
+        return (month, day)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a holiday: write a date (2025-05-01) or a day of every year (12-29)"
+        ) from None
+
+
+Holiday = Annotated[date | tuple[int, int], BeforeValidator(_holiday)]
+
+
+def _supported_countries() -> dict[str, list[str]]:
+    return holiday_data.list_supported_countries(include_aliases=False)
+
+
+def _country_code(value: Any) -> str:
+    """'JP' or 'jp' → 'JP'; a name or a three-letter code is refused with the two-letter code to write."""
+    text = str(value).strip()
+    code = text.upper()
+    if code in _supported_countries():
+        return code
+    names = {}
+    for module, (name, alpha2, *others) in getattr(holiday_registry, "COUNTRIES", {}).items():
+        for known in (module.replace("_", " "), re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name), *others):
+            names[known.lower()] = alpha2
+    if (known := names.get(text.lower()) or names.get(text.lower().replace("_", " "))) is not None:
+        raise ValueError(f"write {text!r} as its two-letter code: country: {known}")
+    raise ValueError(
+        f"unknown country {text!r} for public holidays: write its ISO 3166-1 alpha-2 code, e.g. JP, KR, US, DE "
+        "(python -c 'import holidays; print(sorted(holidays.list_supported_countries()))' lists them all)"
+    )
+
+
+class PublicHolidays(Strict):
+    """A country's public holidays, from the `holidays` package: `country` (ISO 3166-1 alpha-2, e.g. JP) and, for a
+    country whose regions keep days of their own, `subdivision` (e.g. US: CA, DE: BY). Any year is known."""
+
+    country: Annotated[str, BeforeValidator(_country_code)]
+    subdivision: str | None = None
+
+    @field_validator("subdivision", mode="before")
+    @classmethod
+    def _known_subdivision(cls, value: Any, info: ValidationInfo) -> str | None:
+        country = info.data.get("country")
+        if value is None or country is None:  # a bad country is reported on its own
+            return value
+        text = str(value).strip()
+        codes = _supported_countries()[country]
+        if not codes:
+            raise ValueError(f"{country} has no subdivisions with holidays of their own: leave `subdivision` out")
+        with_aliases = holiday_data.list_supported_countries(include_aliases=True)[country]
+        found = next((known for known in with_aliases if known.lower() == text.lower()), None)
+        if found is None:
+            raise ValueError(f"unknown subdivision {text!r} of {country} (subdivisions: {', '.join(codes)})")
+        return found
+
+    def source(self) -> Callable[[int], frozenset[date]]:
+        return public_holidays(self.country, self.subdivision)
+
+
 class BusinessHours(Strict):
-    """When a team works: a time zone, opening periods per weekday, and holidays (dates) when it is closed."""
+    """When a team works: a time zone, opening periods per weekday, and the days it is closed: a country's
+    `public_holidays`, and `holidays` of its own — dates (2025-05-01) or days of every year ('12-29')."""
 
     timezone: str
     weekly: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], OpeningHours]
-    holidays: list[date] = Field(default_factory=list)
+    public_holidays: PublicHolidays | None = None
+    holidays: list[Holiday] = Field(default_factory=list)
+
+    @property
+    def dates(self) -> list[date]:
+        """The holidays given as dates (one day each)."""
+        return [day for day in self.holidays if isinstance(day, date)]
 
     def calendar(self) -> BusinessCalendar:
         weekly = {WEEKDAYS.index(day): ranges for day, ranges in self.weekly.items()}
-        return BusinessCalendar(self.timezone, weekly, self.holidays)
+        annual = [day for day in self.holidays if isinstance(day, tuple)]
+        public = self.public_holidays.source() if self.public_holidays else None
+        return BusinessCalendar(self.timezone, weekly, self.dates, annual=annual, public=public)
+
+    def covered_until(self) -> date | None:
+        """The last day this calendar knows the holidays of: None when it knows every year (public holidays, or only
+        days of every year, or no holidays at all), else its last date."""
+        if self.public_holidays is not None or not self.dates:
+            return None
+        return max(self.dates)
 
 
 class Queue(Strict):
@@ -159,7 +266,8 @@ class SlaPolicy(Strict):
 
 
 class EscalationLevel(Strict):
-    """One row of the escalation matrix: `after` a breach, notify these people and make these changes."""
+    """One row of an escalation matrix: `after` a breach, notify these people and make these changes. The level
+    (1–4) is how senior the people are: a matrix may skip levels, never go down."""
 
     level: int = Field(ge=1, le=4)
     after: Minutes
@@ -167,6 +275,50 @@ class EscalationLevel(Strict):
     reassign_to_lead: bool = False
     raise_tier: bool = False
     raise_priority: bool = False
+
+
+BREACHES = ("first_response", "resolution")
+
+
+class EscalationMatrix(Strict):
+    """The levels a breach sets off for the tickets it matches: by `priorities`, `queues` and `channels` (empty lists
+    match all) and by the deadline missed (`breach`: first_response, resolution or any). Matrices are tried in
+    order; the first match wins. `levels: []` means no escalation for those tickets."""
+
+    name: str = Field(min_length=1, max_length=80)
+    priorities: list[Priority] = Field(default_factory=list)
+    queues: list[str] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=list)
+    breach: Literal["first_response", "resolution", "any"] = "any"
+    levels: list[EscalationLevel] = Field(max_length=4)
+
+    def applies(self, priority: str, queue: str, channel: str, breach: str) -> bool:
+        return (
+            (not self.priorities or priority in self.priorities)
+            and (not self.queues or queue in self.queues)
+            and (not self.channels or channel in self.channels)
+            and self.breach in ("any", breach)
+        )
+
+    def level(self, number: int) -> EscalationLevel | None:
+        return next((level for level in self.levels if level.level == number), None)
+
+
+DEFAULT_MATRIX = "default"
+
+
+def _is_single_matrix(value: Any) -> bool:
+    """The older form of `escalation`: one list of levels for every ticket (no item names a matrix)."""
+    return isinstance(value, list) and not any(
+        isinstance(item, dict) and {"name", "levels"} & set(item) for item in value
+    )
+
+
+def _matrices(value: Any) -> Any:
+    """`escalation` as a list of matrices; the older single list of levels is one matrix for every ticket."""
+    if value and _is_single_matrix(value):
+        return [{"name": DEFAULT_MATRIX, "levels": value}]
+    return value
 
 
 class ClassifierPolicy(Strict):
@@ -222,7 +374,7 @@ class Policies(Strict):
     priority: list[PriorityRule] = Field(default_factory=list)
     classifier: ClassifierPolicy = ClassifierPolicy()
     sla: list[SlaPolicy] = Field(min_length=1)
-    escalation: list[EscalationLevel] = Field(default_factory=list, max_length=4)
+    escalation: Annotated[list[EscalationMatrix], BeforeValidator(_matrices)] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
     incidents: IncidentPolicy = IncidentPolicy()
 
@@ -251,8 +403,43 @@ class Policies(Strict):
                 return policy
         return self.sla[-1]
 
-    def level(self, number: int) -> EscalationLevel | None:
-        return next((level for level in self.escalation if level.level == number), None)
+    def escalation_for(self, priority: str, queue: str, channel: str, breach: str) -> EscalationMatrix | None:
+        """The first escalation matrix that matches a ticket and the deadline it missed (every ticket matches one,
+        checked on load; None only when no escalation is configured)."""
+        return next((m for m in self.escalation if m.applies(priority, queue, channel, breach)), None)
+
+    def matrix(self, name: str) -> EscalationMatrix | None:
+        return next((m for m in self.escalation if m.name == name), None)
+
+    def warnings(self, today: date) -> list[str]:
+        """What is valid but likely wrong as of `today` (the clock's day): each 'where: why'."""
+        return [f"{_where(loc)}: {why}" for loc, why in _warnings(self, today)]
+
+
+def _a_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _warnings(policies: Policies, today: date) -> list[tuple[tuple[Any, ...], str]]:
+    """Calendars whose holidays end within the next 12 months: the public holidays after the last date would be
+    counted as business days, silently."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    horizon = _a_year_after(today)
+    for name, hours in policies.business_hours.items():
+        last = hours.covered_until()
+        if last is not None and last < horizon:
+            found.append(
+                (
+                    ("business_hours", name, "holidays"),
+                    f"the holidays end on {last}, less than {HOLIDAYS_AHEAD_MONTHS} months after {today}: every later "
+                    "public holiday counts as a business day in SLA deadlines; add `public_holidays: {country: ...}` "
+                    "(the country's two-letter code, e.g. JP: every year is known) or the dates to come",
+                )
+            )
+    return found
 
 
 def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
@@ -306,18 +493,68 @@ def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
     ]
     if uncovered:
         problems.append((("sla",), f"no SLA policy covers {', '.join(uncovered[:5])}: add a catch-all policy last"))
-    for i, level in enumerate(policies.escalation):
-        if level.level != i + 1:
-            problems.append(
-                (("escalation", i, "level"), f"levels must be numbered 1, 2, 3, 4 in order; got {level.level}")
-            )
-        elif i and level.after <= policies.escalation[i - 1].after:
-            problems.append((("escalation", i, "after"), "each level must come later than the one before"))
+    problems.extend(_escalation_problems(policies))
     seen_urls: set[str] = set()
     for i, hook in enumerate(policies.webhooks):
         if hook.url in seen_urls:
             problems.append((("webhooks", i, "url"), f"{hook.url!r} is listed twice: merge the two entries' events"))
         seen_urls.add(hook.url)
+    return problems
+
+
+def _escalation_problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
+    """Each matrix's queues, channels and levels; every ticket and breach matched by some matrix; no matrix unused."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    names: set[str] = set()
+    for m, matrix in enumerate(policies.escalation):
+        where = ("escalation", m)
+        if matrix.name in names:
+            problems.append(
+                ((*where, "name"), f"two matrices are called {matrix.name!r}: a ticket records which applied")
+            )
+        names.add(matrix.name)
+        for queue in matrix.queues:
+            if queue not in policies.queues:
+                known = ", ".join(sorted(policies.queues))
+                problems.append(((*where, "queues"), f"unknown queue {queue!r} (queues: {known})"))
+        for channel in matrix.channels:
+            if channel not in policies.channels:
+                problems.append(((*where, "channels"), f"unknown channel {channel!r} (channels: {policies.channels})"))
+        for i, level in enumerate(matrix.levels):
+            before = matrix.levels[i - 1] if i else None
+            if before is not None and level.level <= before.level:
+                problems.append(
+                    (
+                        (*where, "levels", i, "level"),
+                        f"levels must go up (1 to 4; a matrix may skip some); got {level.level} after {before.level}",
+                    )
+                )
+            elif before is not None and level.after <= before.after:
+                problems.append(((*where, "levels", i, "after"), "each level must come later than the one before"))
+    if not policies.escalation:
+        return problems
+    cases = [
+        (priority, queue, channel, breach)
+        for priority in PRIORITIES
+        for queue in policies.queues
+        for channel in policies.channels
+        for breach in BREACHES
+    ]
+    chosen = {case: policies.escalation_for(*case) for case in cases}
+    uncovered = [f"{p}/{q}/{c} on a {b.replace('_', ' ')} breach" for (p, q, c, b), m in chosen.items() if m is None]
+    if uncovered:
+        problems.append(
+            (("escalation",), f"no escalation matrix covers {', '.join(uncovered[:3])}: add a catch-all matrix last")
+        )
+    used = {id(m) for m in chosen.values() if m is not None}
+    for m, matrix in enumerate(policies.escalation):
+        if id(matrix) not in used:
+            problems.append(
+                (
+                    ("escalation", m, "name"),
+                    f"the matrix {matrix.name!r} never applies: the ones before it match every ticket it would",
+                )
+            )
     return problems
 
 
@@ -345,8 +582,11 @@ def _where(loc: tuple[Any, ...]) -> str:
     return text or "file"
 
 
-def parse_policies(text: str, source: str = "policies") -> Policies:
-    """Validate policies given as YAML text; raises PolicyError with one 'line N: where: reason' per problem."""
+def parse_policies(text: str, source: str = "policies", today: date | None = None) -> Policies:
+    """Validate policies given as YAML text; raises PolicyError with one 'line N: where: reason' per problem.
+
+    What is valid but likely wrong on `today` (the clock's day; the system's when not given) is logged as a
+    warning with its line, and `Policies.warnings(today)` tells it again."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -356,24 +596,32 @@ def parse_policies(text: str, source: str = "policies") -> Policies:
         raise PolicyError(f"{source} line {line}: not valid YAML: {error.problem or error}") from error
     if not isinstance(data, dict):
         raise PolicyError(f"{source} line 1: the file must be a mapping of sections (queues, routing, sla, …)")
+    single = bool(data.get("escalation")) and _is_single_matrix(data.get("escalation"))
+
+    def located(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Where in the file: a single list of levels is read as one matrix, but the file has no matrix around it."""
+        if single and loc[:2] == ("escalation", 0):
+            return ("escalation", *loc[3:])
+        return loc
+
     try:
         policies = Policies.model_validate(data)
     except ValidationError as error:
-        lines = [
-            f"{source} line {_line(root, tuple(e['loc']))}: {_where(tuple(e['loc']))}: {e['msg']}"
-            for e in error.errors()
-        ]
+        found = [(located(tuple(e["loc"])), e["msg"]) for e in error.errors()]
+        lines = [f"{source} line {_line(root, loc)}: {_where(loc)}: {why}" for loc, why in found]
         raise PolicyError("\n".join(lines)) from None
-    problems = _problems(policies)
+    problems = [(located(loc), why) for loc, why in _problems(policies)]
     if problems:
         raise PolicyError("\n".join(f"{source} line {_line(root, loc)}: {_where(loc)}: {why}" for loc, why in problems))
+    for loc, why in _warnings(policies, today or datetime.now(UTC).date()):
+        logger.warning("%s line %d: %s: %s", source, _line(root, loc), _where(loc), why)
     return policies
 
 
-def load_policies(path: Path = DEFAULT_POLICIES_FILE) -> Policies:
-    """Read and validate a policies file (see `config/policies.yml`)."""
+def load_policies(path: Path = DEFAULT_POLICIES_FILE, today: date | None = None) -> Policies:
+    """Read and validate a policies file (see `config/policies.yml`); `today` as for `parse_policies`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise PolicyError(f"cannot read the policies file {path}: {error.strerror}") from error
-    return parse_policies(text, source=str(path))
+    return parse_policies(text, source=str(path), today=today)

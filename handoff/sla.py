@@ -1,8 +1,11 @@
-"""SLA deadlines and the timers that watch them: reminders, breaches, the escalation matrix, automatic closing.
+"""SLA deadlines and the timers that watch them: reminders, breaches, the escalation matrices, automatic closing.
 
 Deadlines are counted in the queue's business hours and live in the database with one `TicketTimer` row per thing
 to do. `fire_due_timers` claims each due row with a conditional UPDATE in the same transaction as its effect, so
 every reminder and escalation happens exactly once, however often (and in however many processes) it runs.
+
+A breach picks the ticket's escalation matrix (by its priority, queue, channel and the deadline missed) and
+schedules its levels; each timer names its matrix, so a level that raises the priority does not switch matrices.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from handoff.clock import as_utc
 from handoff.models import Ticket, TicketEvent, TicketTimer
-from handoff.policies import EscalationLevel, Policies
+from handoff.policies import EscalationLevel, EscalationMatrix, Policies
 from handoff.vocabulary import PRIORITIES
 
 DEADLINES = ("first_response", "resolution")
@@ -144,7 +147,9 @@ def raise_tier(ticket: Ticket, policies: Policies) -> dict[str, Any]:
     return {"queue": [before["queue"], ticket.queue], "tier": [before["tier"], ticket.tier]}
 
 
-def _escalate(ticket: Ticket, policies: Policies, level: EscalationLevel, now: datetime) -> dict[str, Any]:
+def _escalate(
+    ticket: Ticket, policies: Policies, matrix: EscalationMatrix, level: EscalationLevel, now: datetime
+) -> dict[str, Any]:
     notify = _recipients(ticket, policies, level.notify)  # who held the ticket when the level was reached
     changes: dict[str, Any] = {}
     if level.raise_priority:
@@ -158,18 +163,39 @@ def _escalate(ticket: Ticket, policies: Policies, level: EscalationLevel, now: d
         changes["assignee"] = [ticket.assignee, lead]
         ticket.assignee = lead
     ticket.escalation_level = level.level
-    return {"level": level.level, "notify": notify, "changes": changes}
+    return {"level": level.level, "notify": notify, "changes": changes, "matrix": matrix.name}
 
 
-def _start_matrix(ticket: Ticket, policies: Policies, breached_at: datetime) -> None:
-    """At a ticket's first breach (and again after a reopen), schedule the levels it has not reached yet."""
+def _start_matrix(ticket: Ticket, policies: Policies, deadline: str, breached_at: datetime) -> str | None:
+    """At a ticket's first breach (and again after a reopen, or once the levels of an earlier one have all fired),
+    schedule the levels of its matrix it has not reached yet; returns the name of the matrix that applies (None while
+    an earlier breach's matrix still runs, or when no escalation is configured)."""
     if pending_timers(ticket, "escalation"):
-        return
-    for level in policies.escalation:
+        return None  # the matrix of an earlier breach is still running
+    matrix = policies.escalation_for(ticket.priority, ticket.queue, ticket.channel, deadline)
+    if matrix is None:
+        return None
+    for level in matrix.levels:
         if level.level > ticket.escalation_level:
             ticket.timers.append(
-                TicketTimer(kind="escalation", level=level.level, due_at=breached_at + timedelta(minutes=level.after))
+                TicketTimer(
+                    kind="escalation",
+                    level=level.level,
+                    matrix=matrix.name,
+                    due_at=breached_at + timedelta(minutes=level.after),
+                )
             )
+    return matrix.name
+
+
+def _timer_matrix(ticket: Ticket, policies: Policies, timer: TicketTimer) -> EscalationMatrix | None:
+    """The matrix an escalation timer belongs to; for a timer of an older release (or a matrix renamed since), the
+    one the ticket matches now for the deadline it missed first."""
+    matrix = policies.matrix(timer.matrix) if timer.matrix else None
+    if matrix is None:
+        missed = breached(ticket, as_utc(timer.due_at)) or ["first_response"]
+        matrix = policies.escalation_for(ticket.priority, ticket.queue, ticket.channel, missed[0])
+    return matrix
 
 
 def _fire(session: Session, timer: TicketTimer, policies: Policies, now: datetime) -> Fired | None:
@@ -187,12 +213,14 @@ def _fire(session: Session, timer: TicketTimer, policies: Policies, now: datetim
         deadline = timer.kind.removesuffix("_breach")
         detail = {"deadline": deadline, "due": due.isoformat(), "notify": _recipients(ticket, policies, ["assignee"])}
         event = "sla_breached"
-        _start_matrix(ticket, policies, due)
+        if (matrix_name := _start_matrix(ticket, policies, deadline, due)) is not None:
+            detail["matrix"] = matrix_name
     elif timer.kind == "escalation":
-        level = policies.level(timer.level or 0)
-        if level is None or level.level <= ticket.escalation_level:
+        matrix = _timer_matrix(ticket, policies, timer)
+        level = matrix.level(timer.level or 0) if matrix is not None else None
+        if matrix is None or level is None or level.level <= ticket.escalation_level:
             return None
-        detail, event = _escalate(ticket, policies, level, now), "escalated"
+        detail, event = _escalate(ticket, policies, matrix, level, now), "escalated"
         detail["by"] = "escalation matrix"
     elif timer.kind == "auto_close":
         detail, event = {"from": ticket.status, "to": "closed", "reason": "resolved and no reply"}, "status"

@@ -49,6 +49,23 @@ def test_an_older_messages_table_gets_the_new_columns_and_keeps_its_rows(old_dat
             session.commit()
 
 
+def test_an_older_timers_table_gets_the_escalation_matrix_column(tmp_path, _database_per_test):
+    engine = make_engine(_database_per_test or f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:  # as the release before escalation matrices had names created it
+        connection.execute(
+            text(
+                "CREATE TABLE ticket_timers (id INTEGER PRIMARY KEY, ticket_id INTEGER, kind VARCHAR(30), "
+                "level INTEGER, due_at TIMESTAMP, fired_at TIMESTAMP, cancelled_at TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO ticket_timers (id, ticket_id, kind, level) VALUES (7, 1, 'escalation', 2)")
+        )
+    create_tables(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT level, matrix FROM ticket_timers WHERE id = 7")).one() == (2, None)
+
+
 @pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2)])
 def test_sqlite_commits_wait_for_the_disk_only_when_asked(tmp_path, setting, pragma):
     engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}", Settings(sqlite_synchronous=setting).sqlite_synchronous)

@@ -48,6 +48,45 @@ escalation:
   - {level: 4, after: 4h, notify: [vp], raise_tier: true, raise_priority: true}
 """
 
+# The sample with escalation matrices: billing, urgent, low, high, a resolution breach, and the default; and a rule
+# that makes a ticket low.
+MATRICES = (
+    SAMPLE.replace("priority:\n", "priority:\n  - {name: just asking, set: low, keywords: [just wondering]}\n").split(
+        "escalation:\n"
+    )[0]
+    + """\
+escalation:
+  - name: billing
+    queues: [billing]
+    levels:
+      - {level: 1, after: 0m, notify: [billing_manager]}
+      - {level: 2, after: 1h, notify: [finance_director]}
+  - name: urgent
+    priorities: [urgent]
+    levels:
+      - {level: 3, after: 0m, notify: [head_of_support], raise_tier: true}
+      - {level: 4, after: 2h, notify: [vp]}
+  - name: low
+    priorities: [low]
+    levels:
+      - {level: 1, after: 0m, notify: [queue_lead]}
+  - name: high
+    priorities: [high]
+    levels:
+      - {level: 1, after: 0m, notify: [high_desk]}
+  - name: late resolution
+    breach: resolution
+    levels:
+      - {level: 2, after: 0m, notify: [support_manager]}
+  - name: default
+    levels:
+      - {level: 1, after: 0m, notify: [assignee, queue_lead], reassign_to_lead: true}
+      - {level: 2, after: 1h, notify: [queue_lead, support_manager], raise_priority: true}
+      - {level: 3, after: 2h, notify: [head_of_support], raise_tier: true}
+      - {level: 4, after: 4h, notify: [vp], raise_tier: true, raise_priority: true}
+"""
+)
+
 # Friday 10 January 2025, 16:00 in Tokyo: one office hour left before a weekend and a Monday holiday.
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
@@ -72,18 +111,29 @@ def clock():
 
 
 @pytest.fixture
-def hand_off(sessions, policies, clock):
+def hand_off_on(sessions):
+    """`hand_off_on(policies, clock)`: a `hand_off` under other policies or on another clock."""
+
+    def on(policies, clock):
+        def make(text: str, channel: str = "web", lang: str = "en", attributes: dict | None = None, **request) -> int:
+            with sessions() as session:
+                conversation, _ = open_conversation(session, lang=lang, channel=channel, customer_attributes=attributes)
+                session.commit()
+                ticket = HandoffService(policies, clock).hand_off(
+                    session,
+                    HandoffRequest(
+                        conversation_id=conversation.id, reason="asked_for_person", description=text, **request
+                    ),
+                )
+                session.commit()
+                return ticket.id
+
+        return make
+
+    return on
+
+
+@pytest.fixture
+def hand_off(hand_off_on, policies, clock):
     """Hand off a new conversation saying `text`; returns the ticket id."""
-
-    def make(text: str, channel: str = "web", lang: str = "en", attributes: dict | None = None, **request) -> int:
-        with sessions() as session:
-            conversation, _ = open_conversation(session, lang=lang, channel=channel, customer_attributes=attributes)
-            session.commit()
-            ticket = HandoffService(policies, clock).hand_off(
-                session,
-                HandoffRequest(conversation_id=conversation.id, reason="asked_for_person", description=text, **request),
-            )
-            session.commit()
-            return ticket.id
-
-    return make
+    return hand_off_on(policies, clock)

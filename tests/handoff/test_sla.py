@@ -1,8 +1,10 @@
-from handoff import Ticket, fire_due_timers
+from datetime import UTC, datetime
+
+from handoff import ManualClock, Ticket, fire_due_timers, parse_policies
 from handoff.service import open_ticket, record_message
 from handoff.sla import breached
 from handoff.workflow import TicketWorkflow
-from tests.handoff.conftest import tokyo
+from tests.handoff.conftest import SAMPLE, tokyo
 
 
 def _run(sessions, policies, clock, at):
@@ -26,6 +28,19 @@ def test_deadlines_are_counted_in_business_hours_across_a_weekend_and_a_holiday(
         assert ticket.resolution_due.replace(tzinfo=None) == tokyo(15, 16).replace(tzinfo=None)
         reminders = {t.kind: t.due_at.replace(tzinfo=None) for t in ticket.timers}
         assert reminders["first_response_reminder"] == tokyo(14, 11, 30).replace(tzinfo=None)
+
+
+def test_a_deadline_across_a_public_holiday_of_a_later_year_moves_to_the_next_business_day(sessions, hand_off_on):
+    policies = parse_policies(SAMPLE.replace("holidays: [2025-01-13]", "public_holidays: {country: JP}"))
+    clock = ManualClock(datetime(2027, 2, 10, 7, tzinfo=UTC))  # Wednesday 10 February 2027, 16:00 in Tokyo
+    ticket_id = hand_off_on(policies, clock)("where is my parcel")  # normal, web: 4 h and 16 h
+    with sessions() as session:
+        ticket = session.get(Ticket, ticket_id)
+        # 1 h on Wednesday; Thursday the 11th is National Foundation Day; 3 h on Friday the 12th
+        assert ticket.first_response_due.replace(tzinfo=None) == datetime(2027, 2, 12, 3)  # 12:00 in Tokyo
+        # 1 h Wednesday, 8 h Friday, 7 h on Monday the 15th
+        assert ticket.resolution_due.replace(tzinfo=None) == datetime(2027, 2, 15, 7)  # 16:00 in Tokyo
+    assert _run(sessions, policies, clock, datetime(2027, 2, 11, 3, tzinfo=UTC)) == []  # nothing fires on the holiday
 
 
 def test_sla_depends_on_priority_and_channel(sessions, hand_off):
