@@ -8,7 +8,7 @@ import pytest
 from api.auth import create_token
 from api.settings import Settings
 from handoff import HandoffRequest, PolicyError
-from usecases.texts import WAITING_FOR_AGENT
+from usecases.texts import WAITING_FOR_AGENT, say
 
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
@@ -24,13 +24,15 @@ def agent(client, name="Aiko") -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def handed_off(client, text="where is my parcel", **request) -> tuple[int, str, dict[str, str]]:
+def handed_off(client, text="where is my parcel", lang="en", **request) -> tuple[int, str, dict[str, str]]:
     """A customer's conversation handed off as the bot's action does it; returns ticket id, conversation, auth."""
-    created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
+    created = client.post("/api/v1/conversations", json={"lang": lang}).json()
     with client.app.state.use_cases.ctx.sessions() as session:
         ticket = client.app.state.use_cases.ctx.handoff.hand_off(
             session,
-            HandoffRequest(conversation_id=created["id"], reason="asked_for_person", description=text, **request),
+            HandoffRequest(
+                conversation_id=created["id"], reason="asked_for_person", description=text, lang=lang, **request
+            ),
         )
         session.commit()
     return ticket.id, created["id"], {"Authorization": f"Bearer {created['token']}"}
@@ -38,6 +40,17 @@ def handed_off(client, text="where is my parcel", **request) -> tuple[int, str, 
 
 def actions(ticket: dict, action: str) -> list[dict]:
     return [e for e in ticket["history"] if e["action"] == action]
+
+
+def send(client, conversation_id: str, customer: dict[str, str], text: str) -> dict:
+    """The customer sends `text`; returns the reply."""
+    answer = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=customer)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def transcript(client, conversation_id: str, customer: dict[str, str]) -> list[dict]:
+    return client.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()["transcript"]
 
 
 def test_ticket_json_carries_priority_queue_tier_status_sla_and_history(api):
@@ -62,19 +75,27 @@ def test_an_agent_reply_reaches_the_conversation_and_the_bot_stays_silent(api):
     view = api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()
     assert view["state"] == "agent"
     assert (view["transcript"][-1]["sender"], view["transcript"][-1]["text"]) == ("agent", "Hi, I'm Aiko. Which order?")
-    answer = api.post(
-        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "order 1234"}, headers=customer
-    )
-    assert answer.json()["state"] == "agent"
-    assert [m["text"] for m in answer.json()["messages"]] == [
-        WAITING_FOR_AGENT["en"].format(ticket=f"TZ-{1000 + ticket_id}")
-    ]
-    senders = [
-        m["sender"] for m in api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()["transcript"]
-    ]
-    assert senders == ["agent", "customer", "system"]  # no bot message while the agent owns the conversation
+    live = ["order 1234", "it was a blue jacket", "bought last Monday"]
+    for text in live:  # a live exchange: the agent reads them, no one else answers
+        answer = send(api, conversation_id, customer, text)
+        assert (answer["state"], answer["messages"]) == ("agent", [])
+    entries = transcript(api, conversation_id, customer)
+    assert [m["sender"] for m in entries] == ["agent", "customer", "customer", "customer"]
+    assert all(m["for_person"] for m in entries[1:])
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}", headers=aiko).json()
+    assert [m["text"] for m in ticket["transcript"]][-3:] == live
     notes = api.post(f"/api/v1/tickets/{ticket_id}/notes", json={"text": "VIP, be quick"}, headers=aiko).json()
     assert actions(notes, "note")[0]["text"] == "VIP, be quick" and "VIP" not in str(notes["transcript"])
+
+
+def test_a_waiting_ticket_acknowledges_a_run_of_messages_once(api):
+    ticket_id, conversation_id, customer = handed_off(api)
+    acknowledgement = say(WAITING_FOR_AGENT, "en", ticket=f"TZ-{1000 + ticket_id}")
+    first = send(api, conversation_id, customer, "any news?")
+    second = send(api, conversation_id, customer, "it is order 1234")
+    assert [m["text"] for m in first["messages"]] == [acknowledgement] and first["state"] == "waiting_agent"
+    assert (second["messages"], second["state"]) == ([], "waiting_agent")
+    assert [m["sender"] for m in transcript(api, conversation_id, customer)] == ["customer", "system", "customer"]
 
 
 def test_resolve_hands_the_conversation_back_to_the_bot_and_reopen_takes_it_again(api):
