@@ -15,6 +15,7 @@ from usecases.context import Context
 from usecases.conversations import Conversations
 from usecases.handoff import HandOff, HandoffDetails
 from usecases.limits import Limits
+from usecases.notices import CustomerNotices
 from usecases.ports import Assistant
 from usecases.tickets import TicketDesk
 
@@ -26,6 +27,7 @@ class UseCases:
     hand_off: HandOff
     conversations: Conversations
     tickets: TicketDesk
+    notices: CustomerNotices
 
 
 def build(
@@ -42,7 +44,15 @@ def build(
         max_message_chars=max_message_chars,
         assistant_timeout=assistant_timeout,
     )
-    return UseCases(ctx=ctx, answers=answers, hand_off=hand_off, conversations=conversations, tickets=TicketDesk(ctx))
+    notices = CustomerNotices(ctx)
+    return UseCases(
+        ctx=ctx,
+        answers=answers,
+        hand_off=hand_off,
+        conversations=conversations,
+        tickets=TicketDesk(ctx, notices),
+        notices=notices,
+    )
 
 
 __all__ = ["Context", "HandoffDetails", "Limits", "UseCases", "build"]

@@ -39,6 +39,7 @@ from usecases.fallback import answer_without_assistant
 from usecases.form import answers, contact_field, stored_answer, without_contact_answers
 from usecases.handoff import HandOff, HandoffDetails
 from usecases.limits import Limits
+from usecases.notices import ADDED_TO_TICKET, NOTICE
 from usecases.ports import Assistant, AssistantUnavailable
 from usecases.store import retrying
 from usecases.texts import BOT_UNAVAILABLE, WAITING_FOR_AGENT, say
@@ -52,8 +53,6 @@ MAX_CHANGES = 200  # messages one call of `changes_after` returns; the caller as
 # A customer's message stored while a person has the conversation carries this in its payload: neither the bot nor
 # the assistant answers it, and a retry of it gets at once what it got (maybe nothing).
 FOR_PERSON = "for_person"
-NOTICE = "notice"  # in a system message's payload: which notice it is
-ADDED_TO_TICKET = "added_to_ticket"  # the notice that a customer's message was added to their waiting ticket
 
 
 def customer_question(text: str) -> str | None:

@@ -96,6 +96,49 @@ def test_a_waiting_ticket_acknowledges_a_run_of_messages_once(api):
     assert [m["text"] for m in first["messages"]] == [acknowledgement] and first["state"] == "waiting_agent"
     assert (second["messages"], second["state"]) == ([], "waiting_agent")
     assert [m["sender"] for m in transcript(api, conversation_id, customer)] == ["customer", "system", "customer"]
+    api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"tier": 2, "reason": "specialist"}, headers=agent(api))
+    after_the_move = send(api, conversation_id, customer, "thanks, still waiting")  # told something since: once more
+    assert [m["text"] for m in after_the_move["messages"]] == [acknowledgement]
+    assert send(api, conversation_id, customer, "hello?")["messages"] == []
+
+
+def test_the_customer_is_told_in_their_language_when_an_agent_moves_the_ticket(api):
+    ticket_id, conversation_id, customer = handed_off(api, "注文した荷物が届きません", lang="ja")
+    reference, aiko = f"TZ-{1000 + ticket_id}", agent(api)
+    moved = api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"queue": "billing", "reason": "charged twice?"},
+                     headers=aiko)  # fmt: skip
+    assert moved.json()["queue"] == "billing"
+    up = api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"tier": 2, "reason": "Kenji to check"}, headers=aiko)
+    assert (up.json()["queue"], up.json()["tier"]) == ("specialists", 2)
+    due = "1月14日(火) 15:00（UTC+09:00）までに担当者から最初の返信をいたします。"  # orders, normal: 8 office hours
+    entries = transcript(api, conversation_id, customer)
+    assert [(m["sender"], m["text"], m["notice"]) for m in entries] == [
+        ("system", f"チケット {reference} はお支払い担当チームが引き継ぎました。{due}", "ticket_moved"),
+        ("system", f"チケット {reference} は専門チームが引き継ぎました。{due}", "ticket_moved"),
+    ]
+    assert "charged twice" not in str(entries) and "Kenji" not in str(entries)  # the reasons are the team's
+
+
+def test_the_resolution_is_told_with_its_first_lines_and_never_the_internal_notes(api):
+    ticket_id, conversation_id, customer = handed_off(api, "my parcel is lost")
+    aiko = agent(api)
+    api.post(f"/api/v1/tickets/{ticket_id}/reply", json={"text": "Looking into it."}, headers=aiko)
+    api.post(f"/api/v1/tickets/{ticket_id}/notes", json={"text": "Courier claim #88, ask Kenji"}, headers=aiko)
+    resolution = (
+        "We found your parcel at the depot and sent it again.\n"
+        "\n"
+        "It arrives tomorrow before noon\n" + "Team: the courier's claim form, reference and history. " * 5
+    )
+    resolved = api.post(f"/api/v1/tickets/{ticket_id}/resolve", json={"resolution": resolution}, headers=aiko)
+    assert resolved.status_code == 200, resolved.text
+    view = api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()
+    assert view["state"] == "resolved"
+    assert (view["transcript"][-1]["sender"], view["transcript"][-1]["text"]) == (
+        "system",
+        f"Your request TZ-{1000 + ticket_id} is resolved: We found your parcel at the depot and sent it again. "
+        "It arrives tomorrow before noon. If anything is still wrong, just reply here.",
+    )
+    assert "Kenji" not in str(view) and "Team:" not in str(view)
 
 
 def test_resolve_hands_the_conversation_back_to_the_bot_and_reopen_takes_it_again(api):
