@@ -7,7 +7,7 @@ import pytest
 
 from api.auth import create_token
 from api.settings import Settings
-from handoff import HandoffRequest, PolicyError
+from handoff import HandoffRequest, PolicyError, Ticket
 from usecases.texts import WAITING_FOR_AGENT, say
 
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
@@ -117,6 +117,32 @@ def test_the_customer_is_told_in_their_language_when_an_agent_moves_the_ticket(a
         ("system", f"チケット {reference} は専門チームが引き継ぎました。{due}", "ticket_moved"),
     ]
     assert "charged twice" not in str(entries) and "Kenji" not in str(entries)  # the reasons are the team's
+
+
+def test_the_sla_escalation_to_another_team_is_told_once_however_often_the_clock_runs(start, clock):
+    with start() as first:
+        ticket_id, conversation_id, customer = handed_off(first)  # orders: first reply due Tuesday 15:00
+    reference = f"TZ-{1000 + ticket_id}"
+    clock.set(tokyo(14, 23, 30))  # breached at 15:00; the matrix's level 3 (8 h on) raises the tier
+    with start() as second:
+        fired = second.app.state.scheduler.run_once()
+        assert [f.event for f in fired] == ["sla_reminder", "sla_breached", "escalated", "escalated", "escalated"]
+        assert second.app.state.scheduler.run_once() == []
+        notices = second.app.state.use_cases.notices
+        with second.app.state.use_cases.ctx.sessions() as session:  # the clock's code run again on every entry
+            for entry in session.get(Ticket, ticket_id).history:
+                assert notices.after_timer(session, entry) is None and notices.tell(session, entry) is None
+            session.commit()
+    with start() as third:
+        assert third.app.state.scheduler.run_once() == []
+        told = [(m["sender"], m["text"]) for m in transcript(third, conversation_id, customer)]
+    # levels 1 and 2 (the lead takes it, the priority goes up) stay within the team: the customer is not told
+    assert told == [("system", f"Your request {reference} is now with our Specialist team. They will reply here.")]
+    clock.set(tokyo(15, 15, 30))  # level 4, a day after the breach: up again
+    with start() as fourth:
+        assert [f.event for f in fourth.app.state.scheduler.run_once()] == ["escalated"]
+        told = [m["text"] for m in transcript(fourth, conversation_id, customer)]
+    assert told[1:] == [f"Your request {reference} is now with our Engineering team. They will reply here."]
 
 
 def test_the_resolution_is_told_with_its_first_lines_and_never_the_internal_notes(api):
