@@ -89,7 +89,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             gc.collect()
             gc.freeze()
         threading.Thread(target=_warm_incident_vectors, args=(sessions, ctx.handoff), daemon=True).start()
-        app.state.scheduler = Scheduler(sessions, policies, clock, settings.scheduler_interval_seconds)
+        app.state.scheduler = Scheduler(
+            sessions,
+            policies,
+            clock,
+            settings.scheduler_interval_seconds,
+            on_fired=app.state.use_cases.notices.after_timer,
+        )
         app.state.scheduler.start()
         app.state.notifier = Notifier(sessions, policies, clock, settings.webhook_interval_seconds)
         app.state.notifier.start()

@@ -1,6 +1,7 @@
 """The clock inside the API process: every few seconds, fire the SLA reminders, escalations and automatic closes
-that are due. The deadlines live in the database, so a restart picks up where the last process stopped, and the
-timers are claimed one by one, so nothing fires twice (see `handoff.sla.fire_due_timers`)."""
+that are due, and tell the customer of what concerns them (`usecases.notices`: an escalation to another team) in
+the same transaction. The deadlines live in the database, so a restart picks up where the last process stopped, and
+the timers are claimed one by one, so nothing fires twice (see `handoff.sla.fire_due_timers`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.periodic import PeriodicJob
 from handoff import Clock, Policies, fire_due_timers
-from handoff.sla import Fired
+from handoff.sla import Fired, OnFired
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +28,17 @@ class Scheduler(PeriodicJob):
         policies: Policies,
         clock: Clock,
         interval: float = 15.0,
+        on_fired: OnFired | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("the scheduler interval must be positive")
         self.sessions, self.policies, self.clock, self.interval = sessions, policies, clock, interval
+        self.on_fired = on_fired
 
     def run_once(self) -> list[Fired]:
         """Fire everything due now; returns what fired."""
         with self.sessions() as session:
-            fired = fire_due_timers(session, self.policies, self.clock.now())
+            fired = fire_due_timers(session, self.policies, self.clock.now(), on_fired=self.on_fired)
         for item in fired:
             logger.info("ticket %s: %s (%s)", item.ticket_id, item.event, item.kind)
         return fired

@@ -74,13 +74,17 @@ def add_note(ticket_id: TicketId, body: NoteIn, desk: TicketsDep, staff: AgentDe
 
 @router.post("/{ticket_id}/escalate", response_model=TicketView)
 def escalate(ticket_id: TicketId, body: EscalateIn, desk: TicketsDep, staff: AgentDep) -> TicketView:
-    """Hand the ticket to another queue, or up to a tier, with the reason."""
+    """Hand the ticket to another queue, or up to a tier, with the reason (the team's: the customer is told only
+    which team has it now and when to expect a reply, in their conversation)."""
     return desk.escalate(ticket_id, staff.name, body.reason, body.queue, body.tier)
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketView)
 def resolve(ticket_id: TicketId, body: ResolveIn, desk: TicketsDep, staff: AgentDep) -> TicketView:
     """Mark it solved, saying what solved it; the customer's next message goes to the bot again.
+
+    The customer is told in their conversation, with the resolution's first lines (whole lines, up to 300
+    characters): write it for them. Internal notes are never shown.
 
     The customer's question and the resolution become a suggestion for the knowledge base, pending an editor's
     review (a new phrasing of the linked or closest article, or a draft article)."""

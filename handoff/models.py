@@ -40,12 +40,15 @@ class Message(HandoffBase):
     """A message in a conversation, numbered in order; `payload` holds buttons and article cards.
 
     A customer's message may carry the key its client chose for it (`client_message_id`, unique in the
-    conversation), so a retried send is recognised; the bot's replies point back at the message they answer."""
+    conversation), so a retried send is recognised; the bot's replies point back at the message they answer; a
+    notice that tells the customer of an entry of their ticket's history (an escalation, a resolution) carries that
+    entry's id (`ticket_event_id`, unique), so no entry is told twice."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq"),
         UniqueConstraint("conversation_id", "client_message_id"),
+        UniqueConstraint("ticket_event_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -56,6 +59,7 @@ class Message(HandoffBase):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     client_message_id: Mapped[str | None] = mapped_column(String(64))
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    ticket_event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

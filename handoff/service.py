@@ -86,10 +86,11 @@ def record_message(
     *,
     client_message_id: str | None = None,
     in_reply_to: int | None = None,
+    ticket_event_id: int | None = None,
 ) -> Message:
     """Append a message to a conversation (not committed), numbered after the last one: with the key its client
-    chose for it (a second message with the same key in the conversation fails on commit), or the id of the message
-    it answers.
+    chose for it (a second message with the same key in the conversation fails on commit), the id of the message
+    it answers, or the id of the ticket's history entry it tells the customer of (one message per entry).
 
     A customer's message on a ticket that waits on them puts the ticket back to open; its SLA clock resumes at the
     scheduler's next run (`handoff.sla.settle_resumed`)."""
@@ -102,6 +103,7 @@ def record_message(
         payload=payload or {},
         client_message_id=client_message_id,
         in_reply_to_id=in_reply_to,
+        ticket_event_id=ticket_event_id,
     )
     session.add(message)
     conversation.updated_at = utcnow()

@@ -2,7 +2,9 @@
 
 Deadlines are counted in the queue's business hours and live in the database with one `TicketTimer` row per thing
 to do. `fire_due_timers` claims each due row with a conditional UPDATE in the same transaction as its effect, so
-every reminder and escalation happens exactly once, however often (and in however many processes) it runs.
+every reminder and escalation happens exactly once, however often (and in however many processes) it runs. Each
+effect leaves an entry in the ticket's history; the caller may act on it in the same transaction (`on_fired`: the
+application tells the customer of an escalation to another team), so that happens exactly once too.
 
 A breach picks the ticket's escalation matrix (by its priority, queue, channel and the deadline missed) and
 schedules its levels; each timer names its matrix, so a level that raises the priority does not switch matrices.
@@ -10,6 +12,7 @@ schedules its levels; each timer names its matrix, so a level that raises the pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,13 +116,18 @@ def resume_clock(ticket: Ticket, policies: Policies, now: datetime) -> None:
 
 @dataclass(frozen=True)
 class Fired:
-    """A timer that fired: which ticket, what kind, and the history entry it left."""
+    """A timer that fired: which ticket, what kind, and the history entry it left (its action, detail and id)."""
 
     ticket_id: int
     kind: str
     level: int | None
     event: str
     detail: dict[str, Any]
+    entry_id: int
+
+
+# What the caller does with a fired timer's history entry, in the timer's transaction, before it commits.
+OnFired = Callable[[Session, TicketEvent], object]
 
 
 def _recipients(ticket: Ticket, policies: Policies, names: list[str]) -> list[str]:
@@ -227,8 +235,9 @@ def _fire(session: Session, timer: TicketTimer, policies: Policies, now: datetim
         ticket.status, ticket.closed_at = "closed", now
     else:  # pragma: no cover - a kind this version does not know
         return None
-    record(ticket, "sla", event, now, **detail)
-    return Fired(ticket.id, timer.kind, timer.level, event, detail)
+    entry = record(ticket, "sla", event, now, **detail)
+    session.flush()  # the entry's id
+    return Fired(ticket.id, timer.kind, timer.level, event, detail, entry.id)
 
 
 def _due_timer(session: Session, now: datetime) -> TicketTimer | None:
@@ -264,8 +273,14 @@ def settle_resumed(session: Session, policies: Policies, now: datetime) -> int:
     return len(tickets)
 
 
-def fire_due_timers(session: Session, policies: Policies, now: datetime, limit: int = 1000) -> list[Fired]:
-    """Fire every timer due at `now`, oldest first, each exactly once; commits after each one."""
+def fire_due_timers(
+    session: Session, policies: Policies, now: datetime, limit: int = 1000, on_fired: OnFired | None = None
+) -> list[Fired]:
+    """Fire every timer due at `now`, oldest first, each exactly once; commits after each one.
+
+    `on_fired` is called with the history entry each timer leaves, in that timer's transaction: what it writes is
+    committed with the timer's effect, or not at all. If it raises, nothing of that timer is committed and the
+    timer stays due for the next run."""
     settle_resumed(session, policies, now)
     fired: list[Fired] = []
     for _ in range(limit):
@@ -283,6 +298,8 @@ def fire_due_timers(session: Session, policies: Policies, now: datetime, limit: 
             continue
         session.refresh(timer)
         result = _fire(session, timer, policies, now)
+        if result is not None and on_fired is not None:
+            on_fired(session, session.get(TicketEvent, result.entry_id))
         session.commit()
         if result is not None:
             fired.append(result)

@@ -17,6 +17,7 @@ from usecases.conversations import Conversations
 from usecases.handoff import HandOff, HandoffDetails
 from usecases.incidents import Incidents
 from usecases.limits import Limits
+from usecases.notices import CustomerNotices
 from usecases.ports import Assistant
 from usecases.reports import Analytics, Reports
 from usecases.suggestions import Suggestions
@@ -35,6 +36,7 @@ class UseCases:
     incidents: Incidents
     analytics: Analytics
     reports: Reports
+    notices: CustomerNotices
 
 
 def build(
@@ -51,12 +53,14 @@ def build(
         max_message_chars=max_message_chars,
         assistant_timeout=assistant_timeout,
     )
+    notices = CustomerNotices(ctx)
     return UseCases(
         ctx=ctx,
         answers=answers,
         hand_off=hand_off,
         conversations=conversations,
-        tickets=TicketDesk(ctx),
+        tickets=TicketDesk(ctx, notices),
+        notices=notices,
         articles=ArticleDesk(ctx),
         suggestions=Suggestions(ctx),
         incidents=Incidents(ctx),

@@ -39,6 +39,7 @@ from usecases.fallback import answer_without_assistant
 from usecases.form import answers, contact_field, stored_answer
 from usecases.handoff import HandOff, HandoffDetails, last_ticket_at
 from usecases.limits import Limits
+from usecases.notices import ADDED_TO_TICKET, NOTICE
 from usecases.ports import Assistant, AssistantUnavailable
 from usecases.said import customer_words, problem_told
 from usecases.store import retrying
@@ -50,6 +51,9 @@ REPLAY_POLL_SECONDS = 0.25
 # A retried message waits this much longer than the assistant may take for the first send's replies.
 REPLAY_GRACE_SECONDS = 5.0
 MAX_CHANGES = 200  # messages one call of `changes_after` returns; the caller asks again for the rest
+# A customer's message stored while a person has the conversation carries this in its payload: neither the bot nor
+# the assistant answers it, and a retry of it gets at once what it got (maybe nothing).
+FOR_PERSON = "for_person"
 
 
 def typed_text(text: str, commands: frozenset[str]) -> str:
@@ -111,7 +115,7 @@ class _Received:
     bot_text: str = ""
     question: str = ""  # what to search and prefill if the assistant fails: as stored, nothing for a contact detail
     lang: str = "en"
-    answered: Reply | None = None  # a person has the conversation: the notice that they will reply
+    answered: Reply | None = None  # a person has the conversation: what the customer gets instead (maybe nothing)
 
 
 class Conversations:
@@ -216,9 +220,10 @@ class Conversations:
         self, conversation_id: str, token: str, text: str, client_message_id: str | None, address: str
     ) -> Reply:
         """Store the customer's message, then answer it. Nothing is lost if the assistant fails: the message is
-        stored first and the knowledge base answers, or the details form is offered. Secrets are removed from what
-        is stored; with a `client_message_id`, sending the same message again gets the first send's replies and is
-        neither stored nor answered twice."""
+        stored first and the knowledge base answers, or the details form is offered. While a person has the
+        conversation neither answers: the message goes to the ticket, acknowledged at most once in a row
+        (`_acknowledge`). Secrets are removed from what is stored; with a `client_message_id`, sending the same
+        message again gets the first send's replies and is neither stored nor answered twice."""
         if len(text) > self.max_message_chars:
             raise Invalid(
                 f"the message is {len(text)} characters long; the limit is {self.max_message_chars}: "
@@ -280,21 +285,50 @@ class Conversations:
             self.limits.messages_per_conversation.check(conversation.id, "messages in this conversation")
             stored, bot_text, contact_answer = self._texts_for(text, self._asked_field(session, conversation.id))
             conversation.lang = detect_language(bot_text, default=conversation.lang) or conversation.lang
-            message = record_message(session, conversation, "customer", stored, client_message_id=key)
-            session.flush()  # a concurrent send with the same key fails here (IntegrityError)
             if conversation.state == "resolved":
                 conversation.state = "bot"
+            ticket = open_ticket(session, conversation.id) if conversation.state != "bot" else None
+            for_person = {FOR_PERSON: True} if ticket is not None else None
+            message = record_message(session, conversation, "customer", stored, for_person, client_message_id=key)
+            session.flush()  # a concurrent send with the same key fails here (IntegrityError)
             question = "" if contact_answer else stored
             received = _Received(message.id, bot_text=bot_text, question=question, lang=conversation.lang)
-            ticket = open_ticket(session, conversation.id) if conversation.state != "bot" else None
             if ticket is not None:
-                reply = say(WAITING_FOR_AGENT, conversation.lang, ticket=ticket.reference)
-                record_message(session, conversation, "system", reply, in_reply_to=message.id)
-                received.answered = Reply(
-                    messages=[{"text": reply}], state=conversation.state, ticket=self._brief(conversation)
-                )
+                received.answered = self._acknowledge(session, conversation, ticket.reference, message)
             session.commit()
             return received
+
+    def _acknowledge(self, session: Session, conversation: Conversation, reference: str, message: Message) -> Reply:
+        """What a customer's message gets while a person has the conversation: nothing from the bot, and at most
+        the notice that it was added to the ticket.
+
+        - `agent` (an agent claimed the ticket or replied): nothing at all; the message reaches the agent in the
+          ticket's transcript, and the widget's banner already says a member of the team is with them.
+        - `waiting_agent` (no agent yet, or escalated to another team): the notice, unless the last thing the
+          customer was told is that same notice (`ADDED_TO_TICKET`), i.e. once per run of customer messages with
+          nothing said to them in between. The first message after the handoff announcement or after a notice
+          that the ticket moved to another team is acknowledged; a second one in a row is not."""
+        brief_now = self._brief(conversation)
+        if conversation.state != "waiting_agent" or self._acknowledged(session, conversation.id, message.seq):
+            return Reply(messages=[], state=conversation.state, ticket=brief_now)
+        payload = {NOTICE: ADDED_TO_TICKET}
+        text = say(WAITING_FOR_AGENT, conversation.lang, ticket=reference)
+        record_message(session, conversation, "system", text, payload, in_reply_to=message.id)
+        return Reply(messages=[{**payload, "text": text}], state=conversation.state, ticket=brief_now)
+
+    def _acknowledged(self, session: Session, conversation_id: str, before_seq: int) -> bool:
+        """Whether the last message said to the customer before `before_seq` is the added-to-your-ticket notice."""
+        said = session.scalar(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.seq < before_seq,
+                Message.sender.in_(("bot", "agent", "system")),
+            )
+            .order_by(Message.seq.desc())
+            .limit(1)
+        )
+        return said is not None and said.payload.get(NOTICE) == ADDED_TO_TICKET
 
     def _store_replies(self, conversation_id: str, message_id: int, messages: list[dict[str, Any]]) -> Reply:
         with self.ctx.sessions() as session:
@@ -311,12 +345,15 @@ class Conversations:
         deadline = time.monotonic() + self.assistant_timeout + REPLAY_GRACE_SECONDS
         while True:
             with self.ctx.sessions() as session:
-                replies = replies_to(session, session.get(Message, message_id))
-                if replies or time.monotonic() >= deadline:
+                first = session.get(Message, message_id)
+                replies = replies_to(session, first)
+                if replies or first.payload.get(FOR_PERSON) or time.monotonic() >= deadline:
                     conversation = get_conversation(session, conversation_id)
                     messages = [{**m.payload, "text": m.text} for m in replies]
+                    if not messages and not first.payload.get(FOR_PERSON):
+                        messages = [{"text": say(BOT_UNAVAILABLE, conversation.lang)}]
                     return Reply(
-                        messages=messages or [{"text": say(BOT_UNAVAILABLE, conversation.lang)}],
+                        messages=messages,
                         state=conversation.state,
                         ticket=self._brief(conversation),
                     )

@@ -39,6 +39,24 @@ WAITING_FOR_AGENT: Table = {
     "ja": "ありがとうございます。チケット {ticket} に追記しました。担当者からこちらに返信いたします。",
     "ko": "감사합니다. 티켓 {ticket}에 추가했어요. 상담원이 여기로 답변드립니다.",
 }
+# After the handoff, in the conversation: the ticket moved to another team (an agent's escalation or transfer, or
+# the SLA's escalation matrix), with when to expect a reply, or REPLY_HERE when there is no deadline to promise.
+TICKET_MOVED: Table = {
+    "en": "Your request {ticket_ref} is now with our {queue_name} team. {reply_expectation}",
+    "ja": "チケット {ticket_ref} は{queue_name}チームが引き継ぎました。{reply_expectation}",
+    "ko": "티켓 {ticket_ref}은(는) 이제 {queue_name} 팀에서 담당합니다. {reply_expectation}",
+}
+REPLY_HERE: Table = {
+    "en": "They will reply here.",
+    "ja": "担当者からこちらに返信いたします。",
+    "ko": "상담원이 여기로 답변드립니다.",
+}
+# The ticket is resolved: the first lines of the agent's resolution (`resolution_excerpt`), and how to go on.
+TICKET_RESOLVED: Table = {
+    "en": "Your request {ticket_ref} is resolved: {resolution} If anything is still wrong, just reply here.",
+    "ja": "チケット {ticket_ref} は解決しました：{resolution} まだ問題がある場合は、こちらにご返信ください。",
+    "ko": "티켓 {ticket_ref}이(가) 해결되었어요: {resolution} 아직 문제가 있으면 여기에 답장해 주세요.",
+}
 BOT_UNAVAILABLE: Table = {
     "en": "Sorry, I'm having trouble answering right now. Your message is saved. Please try again in a moment, "
     'or type "talk to a person" and leave your details so our team can reply.',
@@ -93,6 +111,8 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
 # horizon; beyond it, or with the team away, the day and time.
 MINUTES_HORIZON = timedelta(minutes=90)
 HOURS_HORIZON = timedelta(hours=12)
+RESOLUTION_EXCERPT_CHARS = 300  # of the agent's resolution, the customer is told at most this much
+SENTENCE_ENDS = ".!?。！？…"
 
 
 def say(table: Table, lang: str, **values: object) -> str:
@@ -132,3 +152,30 @@ def reply_expectation(window: ReplyWindow, customer_lang: str) -> str:
         return say(EXPECT_WITHIN_HOURS, customer_lang, n=math.ceil(wait.total_seconds() / 3600))
     table = EXPECT_BY_OPEN if window.open_now else EXPECT_BY
     return say(table, customer_lang, when=_moment(window.due.astimezone(ZoneInfo(window.timezone)), customer_lang))
+
+
+def resolution_excerpt(resolution: str, lang: str, limit: int = RESOLUTION_EXCERPT_CHARS) -> str:
+    r"""The first lines of an agent's resolution as the customer is told them: whole lines (spaces tidied, blank
+    lines dropped) while they fit in `limit` characters, or the first line cut with "…"; ending as a sentence.
+
+    >>> resolution_excerpt("Refunded the second charge\n\nIt shows in 3 days.", "en")
+    'Refunded the second charge It shows in 3 days.'
+    >>> resolution_excerpt("Line one.\nLine two is longer", "en", limit=12)
+    'Line one.'
+    >>> resolution_excerpt("返金しました", "ja"), resolution_excerpt("word " * 10, "en", limit=12)
+    ('返金しました。', 'word word…')
+    """
+    lines = [tidy for line in resolution.splitlines() if (tidy := " ".join(line.split()))]
+    if not lines:
+        return ""
+    excerpt = ""
+    for line in lines:
+        longer = f"{excerpt} {line}" if excerpt else line
+        if len(longer) > limit - 1:  # room for the full stop
+            break
+        excerpt = longer
+    if not excerpt:  # the first line alone is too long: cut it, at a space when that keeps most of it
+        cut = lines[0][: limit - 1]
+        at_word = cut.rsplit(" ", 1)[0]
+        excerpt = (at_word if len(at_word) > limit // 2 else cut).rstrip() + "…"
+    return excerpt if excerpt[-1] in SENTENCE_ENDS else excerpt + ("。" if lang == "ja" else ".")

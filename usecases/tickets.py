@@ -1,6 +1,7 @@
 """The agent's side: the tickets in the tier-1 queues and the work on them (claim, reply, note, escalate, resolve,
-reopen, close). Every change goes through `handoff.TicketWorkflow`, which records it in the ticket's history; a
-resolution also becomes a suggestion for the knowledge base."""
+reopen, close). Every change goes through `handoff.TicketWorkflow`, which records it in the ticket's history; the
+customer is told of the entries that concern them (`usecases.notices`: a move to another team, the resolution) in
+the same transaction; a resolution also becomes a suggestion for the knowledge base."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from kb.articles import ArticleNotFound
 from kb.suggestions import SuggestionError, suggest_from_resolution
 from usecases.context import Context
 from usecases.errors import Conflict, Invalid, NotFound
+from usecases.notices import CustomerNotices
+from usecases.store import retrying
 
 # The deadline a ticket is working against: its first response until sent, then its resolution.
 NEXT_DEADLINE = func.coalesce(
@@ -105,8 +108,9 @@ def _workflow_errors() -> Iterator[None]:
 
 
 class TicketDesk:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, notices: CustomerNotices | None = None) -> None:
         self.ctx = ctx
+        self.notices = notices or CustomerNotices(ctx)
 
     @property
     def workflow(self) -> TicketWorkflow:
@@ -197,10 +201,20 @@ class TicketDesk:
             return self.view(session, ticket, full=True)
 
     def _act(self, ticket_id: int, action: Callable[[TicketWorkflow, Session], object]) -> TicketView:
+        """Run `action` on the ticket and tell the customer of the history entries it left that concern them, in
+        one transaction (run again if a concurrent message takes the conversation's next number first)."""
+        return retrying(lambda: self._act_once(ticket_id, action))
+
+    def _act_once(self, ticket_id: int, action: Callable[[TicketWorkflow, Session], object]) -> TicketView:
         with self.ctx.sessions() as session, _workflow_errors():
+            ticket = self.workflow.get(session, ticket_id)
+            before = {entry.id for entry in ticket.history}
             action(self.workflow, session)
+            session.flush()
+            for entry in [e for e in ticket.history if e.id not in before]:
+                self.notices.tell(session, entry)
             session.commit()
-            return self.view(session, self.workflow.get(session, ticket_id), full=True)
+            return self.view(session, ticket, full=True)
 
     def claim(self, ticket_id: int, agent: str) -> TicketView:
         """The agent takes the ticket: the bot stays silent from now on."""
@@ -216,11 +230,13 @@ class TicketDesk:
         return self._act(ticket_id, lambda w, s: w.add_note(s, ticket_id, agent, text))
 
     def escalate(self, ticket_id: int, agent: str, reason: str, queue: str | None, tier: int | None) -> TicketView:
-        """Hand the ticket to another queue, or up to a tier, with the reason."""
+        """Hand the ticket to another queue, or up to a tier, with the reason (kept for the team). The customer is
+        told which team has it now and when to expect a reply."""
         return self._act(ticket_id, lambda w, s: w.escalate(s, ticket_id, agent, reason, queue=queue, tier=tier))
 
     def resolve(self, ticket_id: int, agent: str, resolution: str, article_id: str | None) -> TicketView:
-        """Mark it solved, saying what solved it. The customer's question and the resolution become a suggestion
+        """Mark it solved, saying what solved it. The customer is told, with the resolution's first lines (up to
+        `usecases.texts.RESOLUTION_EXCERPT_CHARS`); the customer's question and the resolution become a suggestion
         for the knowledge base, pending an editor's review."""
 
         def resolve_and_learn(workflow: TicketWorkflow, session: Session) -> None:

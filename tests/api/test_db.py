@@ -35,7 +35,7 @@ def old_database(tmp_path, _database_per_test):
 def test_an_older_messages_table_gets_the_new_columns_and_keeps_its_rows(old_database):
     create_tables(old_database)
     columns = {column["name"] for column in inspect(old_database).get_columns("messages")}
-    assert {"client_message_id", "in_reply_to_id"} <= columns
+    assert {"client_message_id", "in_reply_to_id", "ticket_event_id"} <= columns
     with old_database.connect() as connection:
         assert connection.execute(text("SELECT text FROM messages WHERE id = 100")).scalar_one() == "hi"
     create_tables(old_database)  # a second start changes nothing

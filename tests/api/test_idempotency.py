@@ -2,6 +2,7 @@
 
 import asyncio
 import threading
+import time
 
 import pytest
 from sqlalchemy import select
@@ -143,6 +144,23 @@ def test_a_retry_when_an_agent_has_the_conversation_gets_the_same_notice(client,
     again = client.post(url, json=body, headers=auth).json()
     assert again == first and "TZ-" in first["messages"][0]["text"]
     assert len(_stored(client)) == 1 and len(_stored(client, "system")) == 1 and bot.asked == []
+
+
+def test_a_retry_of_a_message_that_got_no_reply_gets_none_at_once(client, bot):
+    url, auth = _start(client)
+    conversation_id = url.split("/")[-2]
+    with client.app.state.use_cases.ctx.sessions() as session:
+        client.app.state.use_cases.ctx.handoff.hand_off(
+            session, HandoffRequest(conversation_id=conversation_id, reason="asked_for_person", description="help")
+        )
+        session.commit()
+    client.post(url, json={"text": "any news?", "client_message_id": "m-1"}, headers=auth)  # acknowledged
+    body = {"text": "it is order 1234", "client_message_id": "m-2"}  # the second in a row: nothing to say
+    first = client.post(url, json=body, headers=auth).json()
+    started = time.monotonic()
+    again = client.post(url, json=body, headers=auth).json()
+    assert again == first and first["messages"] == [] and time.monotonic() - started < 5
+    assert len(_stored(client)) == 2 and len(_stored(client, "system")) == 1 and bot.asked == []
 
 
 def test_the_bots_replies_are_stored_even_if_a_concurrent_insert_takes_their_number(client, bot, monkeypatch):

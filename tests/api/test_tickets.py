@@ -7,8 +7,8 @@ import pytest
 
 from api.auth import create_token
 from api.settings import Settings
-from handoff import HandoffRequest, PolicyError
-from usecases.texts import WAITING_FOR_AGENT
+from handoff import HandoffRequest, PolicyError, Ticket
+from usecases.texts import WAITING_FOR_AGENT, say
 
 FRIDAY_4PM_TOKYO = datetime(2025, 1, 10, 7, 0, tzinfo=UTC)
 
@@ -24,13 +24,15 @@ def agent(client, name="Aiko") -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def handed_off(client, text="where is my parcel", **request) -> tuple[int, str, dict[str, str]]:
+def handed_off(client, text="where is my parcel", lang="en", **request) -> tuple[int, str, dict[str, str]]:
     """A customer's conversation handed off as the bot's action does it; returns ticket id, conversation, auth."""
-    created = client.post("/api/v1/conversations", json={"lang": "en"}).json()
+    created = client.post("/api/v1/conversations", json={"lang": lang}).json()
     with client.app.state.use_cases.ctx.sessions() as session:
         ticket = client.app.state.use_cases.ctx.handoff.hand_off(
             session,
-            HandoffRequest(conversation_id=created["id"], reason="asked_for_person", description=text, **request),
+            HandoffRequest(
+                conversation_id=created["id"], reason="asked_for_person", description=text, lang=lang, **request
+            ),
         )
         session.commit()
     return ticket.id, created["id"], {"Authorization": f"Bearer {created['token']}"}
@@ -38,6 +40,17 @@ def handed_off(client, text="where is my parcel", **request) -> tuple[int, str, 
 
 def actions(ticket: dict, action: str) -> list[dict]:
     return [e for e in ticket["history"] if e["action"] == action]
+
+
+def send(client, conversation_id: str, customer: dict[str, str], text: str) -> dict:
+    """The customer sends `text`; returns the reply."""
+    answer = client.post(f"/api/v1/conversations/{conversation_id}/messages", json={"text": text}, headers=customer)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def transcript(client, conversation_id: str, customer: dict[str, str]) -> list[dict]:
+    return client.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()["transcript"]
 
 
 def test_ticket_json_carries_priority_queue_tier_status_sla_and_history(api):
@@ -62,19 +75,96 @@ def test_an_agent_reply_reaches_the_conversation_and_the_bot_stays_silent(api):
     view = api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()
     assert view["state"] == "agent"
     assert (view["transcript"][-1]["sender"], view["transcript"][-1]["text"]) == ("agent", "Hi, I'm Aiko. Which order?")
-    answer = api.post(
-        f"/api/v1/conversations/{conversation_id}/messages", json={"text": "order 1234"}, headers=customer
-    )
-    assert answer.json()["state"] == "agent"
-    assert [m["text"] for m in answer.json()["messages"]] == [
-        WAITING_FOR_AGENT["en"].format(ticket=f"TZ-{1000 + ticket_id}")
-    ]
-    senders = [
-        m["sender"] for m in api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()["transcript"]
-    ]
-    assert senders == ["agent", "customer", "system"]  # no bot message while the agent owns the conversation
+    live = ["order 1234", "it was a blue jacket", "bought last Monday"]
+    for text in live:  # a live exchange: the agent reads them, no one else answers
+        answer = send(api, conversation_id, customer, text)
+        assert (answer["state"], answer["messages"]) == ("agent", [])
+    entries = transcript(api, conversation_id, customer)
+    assert [m["sender"] for m in entries] == ["agent", "customer", "customer", "customer"]
+    assert all(m["for_person"] for m in entries[1:])
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}", headers=aiko).json()
+    assert [m["text"] for m in ticket["transcript"]][-3:] == live
     notes = api.post(f"/api/v1/tickets/{ticket_id}/notes", json={"text": "VIP, be quick"}, headers=aiko).json()
     assert actions(notes, "note")[0]["text"] == "VIP, be quick" and "VIP" not in str(notes["transcript"])
+
+
+def test_a_waiting_ticket_acknowledges_a_run_of_messages_once(api):
+    ticket_id, conversation_id, customer = handed_off(api)
+    acknowledgement = say(WAITING_FOR_AGENT, "en", ticket=f"TZ-{1000 + ticket_id}")
+    first = send(api, conversation_id, customer, "any news?")
+    second = send(api, conversation_id, customer, "it is order 1234")
+    assert [m["text"] for m in first["messages"]] == [acknowledgement] and first["state"] == "waiting_agent"
+    assert (second["messages"], second["state"]) == ([], "waiting_agent")
+    assert [m["sender"] for m in transcript(api, conversation_id, customer)] == ["customer", "system", "customer"]
+    api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"tier": 2, "reason": "specialist"}, headers=agent(api))
+    after_the_move = send(api, conversation_id, customer, "thanks, still waiting")  # told something since: once more
+    assert [m["text"] for m in after_the_move["messages"]] == [acknowledgement]
+    assert send(api, conversation_id, customer, "hello?")["messages"] == []
+
+
+def test_the_customer_is_told_in_their_language_when_an_agent_moves_the_ticket(api):
+    ticket_id, conversation_id, customer = handed_off(api, "注文した荷物が届きません", lang="ja")
+    reference, aiko = f"TZ-{1000 + ticket_id}", agent(api)
+    moved = api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"queue": "billing", "reason": "charged twice?"},
+                     headers=aiko)  # fmt: skip
+    assert moved.json()["queue"] == "billing"
+    up = api.post(f"/api/v1/tickets/{ticket_id}/escalate", json={"tier": 2, "reason": "Kenji to check"}, headers=aiko)
+    assert (up.json()["queue"], up.json()["tier"]) == ("specialists", 2)
+    due = "1月14日(火) 15:00（UTC+09:00）までに担当者から最初の返信をいたします。"  # orders, normal: 8 office hours
+    entries = transcript(api, conversation_id, customer)
+    assert [(m["sender"], m["text"], m["notice"]) for m in entries] == [
+        ("system", f"チケット {reference} はお支払い担当チームが引き継ぎました。{due}", "ticket_moved"),
+        ("system", f"チケット {reference} は専門チームが引き継ぎました。{due}", "ticket_moved"),
+    ]
+    assert "charged twice" not in str(entries) and "Kenji" not in str(entries)  # the reasons are the team's
+
+
+def test_the_sla_escalation_to_another_team_is_told_once_however_often_the_clock_runs(start, clock):
+    with start() as first:
+        ticket_id, conversation_id, customer = handed_off(first)  # orders: first reply due Tuesday 15:00
+    reference = f"TZ-{1000 + ticket_id}"
+    clock.set(tokyo(14, 23, 30))  # breached at 15:00; the matrix's level 3 (8 h on) raises the tier
+    with start() as second:
+        fired = second.app.state.scheduler.run_once()
+        assert [f.event for f in fired] == ["sla_reminder", "sla_breached", "escalated", "escalated", "escalated"]
+        assert second.app.state.scheduler.run_once() == []
+        notices = second.app.state.use_cases.notices
+        with second.app.state.use_cases.ctx.sessions() as session:  # the clock's code run again on every entry
+            for entry in session.get(Ticket, ticket_id).history:
+                assert notices.after_timer(session, entry) is None and notices.tell(session, entry) is None
+            session.commit()
+    with start() as third:
+        assert third.app.state.scheduler.run_once() == []
+        told = [(m["sender"], m["text"]) for m in transcript(third, conversation_id, customer)]
+    # levels 1 and 2 (the lead takes it, the priority goes up) stay within the team: the customer is not told
+    assert told == [("system", f"Your request {reference} is now with our Specialist team. They will reply here.")]
+    clock.set(tokyo(15, 15, 30))  # level 4, a day after the breach: up again
+    with start() as fourth:
+        assert [f.event for f in fourth.app.state.scheduler.run_once()] == ["escalated"]
+        told = [m["text"] for m in transcript(fourth, conversation_id, customer)]
+    assert told[1:] == [f"Your request {reference} is now with our Engineering team. They will reply here."]
+
+
+def test_the_resolution_is_told_with_its_first_lines_and_never_the_internal_notes(api):
+    ticket_id, conversation_id, customer = handed_off(api, "my parcel is lost")
+    aiko = agent(api)
+    api.post(f"/api/v1/tickets/{ticket_id}/reply", json={"text": "Looking into it."}, headers=aiko)
+    api.post(f"/api/v1/tickets/{ticket_id}/notes", json={"text": "Courier claim #88, ask Kenji"}, headers=aiko)
+    resolution = (
+        "We found your parcel at the depot and sent it again.\n"
+        "\n"
+        "It arrives tomorrow before noon\n" + "Team: the courier's claim form, reference and history. " * 5
+    )
+    resolved = api.post(f"/api/v1/tickets/{ticket_id}/resolve", json={"resolution": resolution}, headers=aiko)
+    assert resolved.status_code == 200, resolved.text
+    view = api.get(f"/api/v1/conversations/{conversation_id}", headers=customer).json()
+    assert view["state"] == "resolved"
+    assert (view["transcript"][-1]["sender"], view["transcript"][-1]["text"]) == (
+        "system",
+        f"Your request TZ-{1000 + ticket_id} is resolved: We found your parcel at the depot and sent it again. "
+        "It arrives tomorrow before noon. If anything is still wrong, just reply here.",
+    )
+    assert "Kenji" not in str(view) and "Team:" not in str(view)
 
 
 def test_resolve_hands_the_conversation_back_to_the_bot_and_reopen_takes_it_again(api):

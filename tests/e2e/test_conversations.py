@@ -76,6 +76,37 @@ def test_a_button_pressed_first_is_answered_in_the_conversations_language(system
     assert "メール" in chat.texts(chat.say("田中 美亜"))
 
 
+def test_korean_live_chat_without_the_bot_then_the_resolution_in_the_widget(system):
+    chat = Chat(system, "ko")
+    chat.say("상담원 연결해 주세요")
+    chat.say("김민수")
+    chat.say("minsu@example.kr")
+    done = chat.say("주문한 택배가 아직 안 왔어요")
+    assert done["state"] == "waiting_agent"
+    ticket, reference = _ticket(system, done), done["ticket"]["reference"]
+    agent_url = f"{system.api_url}/api/v1/tickets/{ticket['id']}"
+    greeting = "안녕하세요, 확인해 드릴게요. 주문 번호를 알려 주시겠어요?"
+    replied = httpx.post(f"{agent_url}/reply", json={"text": greeting}, headers=system.agent_headers)
+    assert replied.status_code == 200, replied.text
+    for text in ("주문 번호는 KM-5521이에요", "지난 월요일에 주문했어요"):  # live with the agent: no bot, no notice
+        reply = chat.say(text)
+        assert (reply["messages"], reply["state"]) == ([], "agent")
+    resolution = "택배를 다시 보내 드렸어요.\n\n내일 오전에 도착합니다"
+    httpx.post(f"{agent_url}/notes", json={"text": "택배사 클레임 #88"}, headers=system.agent_headers)
+    resolved = httpx.post(f"{agent_url}/resolve", json={"resolution": resolution}, headers=system.agent_headers)
+    assert resolved.status_code == 200, resolved.text
+    view = httpx.get(f"{system.api_url}/api/v1/conversations/{chat.id}", headers=chat.headers).json()
+    assert view["state"] == "resolved"
+    after = [(m["sender"], m["text"]) for m in view["transcript"]]
+    after = after[after.index(("agent", greeting)) + 1 :]
+    assert [sender for sender, _ in after] == ["customer", "customer", "system"]
+    assert after[-1][1] == (
+        f"티켓 {reference}이(가) 해결되었어요: 택배를 다시 보내 드렸어요. 내일 오전에 도착합니다. "
+        "아직 문제가 있으면 여기에 답장해 주세요."
+    )
+    assert "클레임" not in json.dumps(view, ensure_ascii=False)  # the internal note stays with the team
+
+
 def test_a_bad_email_is_asked_again_then_skipped_never_looped(system):
     chat = Chat(system, "en")
     chat.say("I want to talk to a real person")
