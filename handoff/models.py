@@ -86,6 +86,8 @@ class Ticket(HandoffBase):
     question: Mapped[str | None] = mapped_column(Text)
     topic: Mapped[str | None] = mapped_column(String(40))
     topic_confidence: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str | None] = mapped_column(String(40))  # handoff.vocabulary.HandoffIntent
+    intent_confidence: Mapped[float | None] = mapped_column(Float)  # the bot's classifier's, when it read one
     routed_by: Mapped[str] = mapped_column(String(60))
     articles_tried: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)

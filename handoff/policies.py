@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from handoff.calendar import BusinessCalendar, public_holidays
-from handoff.vocabulary import PRIORITIES, Priority, WebhookEventName
+from handoff.vocabulary import PRIORITIES, HandoffIntent, Priority, WebhookEventName
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_POLICIES_FILE = Path(__file__).resolve().parent.parent / "config" / "policies.yml"
@@ -377,6 +377,7 @@ class Policies(Strict):
     escalation: Annotated[list[EscalationMatrix], BeforeValidator(_matrices)] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
     incidents: IncidentPolicy = IncidentPolicy()
+    lead_takes: list[HandoffIntent] = Field(default_factory=list)
 
     @cached_property
     def calendars(self) -> dict[str, BusinessCalendar]:

@@ -21,7 +21,7 @@ from handoff.models import Conversation, Message, Ticket, utcnow
 from handoff.policies import Policies
 from handoff.routing import Classify, Facts, route
 from handoff.sla import record, start_clock
-from handoff.vocabulary import OPEN_TICKET_STATUSES, HandoffReason
+from handoff.vocabulary import OPEN_TICKET_STATUSES, HandoffIntent, HandoffReason
 
 # A customer's email address as the bot's form and the API's details form accept it for the ticket.
 EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
@@ -168,7 +168,8 @@ class HandoffRequest(BaseModel):
     description: str = Field(max_length=5000)
     question: str | None = Field(default=None, max_length=5000)
     lang: str = "en"
-    intent: str | None = Field(default=None, max_length=80)
+    intent: HandoffIntent | None = None
+    intent_confidence: float | None = Field(default=None, ge=0, le=1)
     articles_tried: list[ArticleTried] = Field(default_factory=list)
     customer_words: str = Field(default="", max_length=50_000)  # all they wrote: the routing and priority rules read it
 
@@ -256,10 +257,12 @@ class HandoffService:
             question=request.question,
             topic=topic,
             topic_confidence=facts.topic_confidence,
+            intent=request.intent,
+            intent_confidence=request.intent_confidence,
             routed_by=decided.routed_by,
             routing_confidence=decided.routing_confidence,
             articles_tried=[a.model_dump() for a in request.articles_tried],
-            tags=[t for t in (topic, request.reason, request.lang) if t],
+            tags=[t for t in (topic, request.reason, request.intent, request.lang) if t],
             created_at=now,
             updated_at=now,
         )
@@ -276,6 +279,10 @@ class HandoffService:
             priority=decided.priority,
             priority_by=decided.priority_by,
         )
+        lead = self.policies.queues[decided.queue].lead if decided.queue in self.policies.queues else None
+        if request.intent in self.policies.lead_takes and lead:  # hierarchical escalation, asked for by the customer
+            ticket.assignee = lead
+            record(ticket, "system", "assigned", now, assignee=lead, because=f"intent: {request.intent}")
         self.incidents.check(session, ticket, now)  # may raise its priority: before the SLA clock starts
         start_clock(ticket, self.policies, now)
         if request.customer_name and not conversation.customer_name:

@@ -15,6 +15,10 @@ HandoffReason = Literal["no_answer", "asked_for_person", "needs_agent"]
 """Why tier 0 handed a conversation over: no confident answer, the customer asked for a person, or the topic needs
 an agent's authority (refunds, discounts)."""
 
+HandoffIntent = Literal["asked_for_person", "supervisor", "complaint"]
+"""What the customer wants of the person they are handed to: anyone on the team, someone senior (a supervisor, a
+manager), or to complain."""
+
 TicketStatus = Literal["new", "open", "pending_customer", "resolved", "closed"]
 ConversationState = Literal["bot", "waiting_agent", "agent", "resolved"]
 """Who talks in a conversation: the bot, nobody yet (waiting for an agent), an agent; or nobody, it is over."""
@@ -32,6 +36,7 @@ def values(kind: object) -> tuple[str, ...]:
 
 PRIORITIES = values(Priority)
 HANDOFF_REASONS = values(HandoffReason)
+HANDOFF_INTENTS = values(HandoffIntent)
 TICKET_STATUSES = values(TicketStatus)
 OPEN_TICKET_STATUSES: tuple[TicketStatus, ...] = ("new", "open", "pending_customer")
 CONVERSATION_STATES = values(ConversationState)

@@ -25,7 +25,7 @@ from privacy import redact
 from usecases import form
 from usecases.context import Context
 from usecases.errors import NotFound
-from usecases.said import customer_words
+from usecases.said import customer_words, handoff_intent
 from usecases.store import retrying
 from usecases.texts import KNOWN_INCIDENT, TICKET_CREATED, reply_expectation, say
 from usecases.views import Reply, TicketBrief, brief
@@ -51,7 +51,7 @@ class HandoffDetails:
     customer_name: str | None = None
     customer_email: str | None = None
     answers: Mapping[str, str | None] = field(default_factory=dict)  # every form answer, by field name
-    intent: str | None = None
+    intent_confidence: float | None = None  # how sure the bot's classifier was that a person was asked for
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ class HandOff:
             description=redact(description).text,
             question=question,
             lang=lang,
-            intent=details.intent,
+            intent=handoff_intent(words, details.reason),
+            intent_confidence=details.intent_confidence,
             articles_tried=self.articles_tried(entries, question or redact(details.description).text, lang),
             customer_words=redact(" ".join(words)).text[:50_000],
         )

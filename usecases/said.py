@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from handoff.clock import as_utc
+from handoff.vocabulary import HandoffIntent
 from usecases.form import without_contact_answers
 
 ASK_HUMAN = "/ask_human"
@@ -23,6 +24,17 @@ ASKS_FOR_PERSON = re.compile(
     r"(talk|speak|chat) (to|with) (someone|somebody|a person))\b|^\s*agent\W*$"
     r"|担当者|オペレーター|人間|有人|人と話|責任者|上司|マネージャー"
     r"|상담원|상담사|직원|담당자|매니저|사람(과|이랑|하고|한테|을|으로)",
+    re.IGNORECASE,
+)
+# A customer who wants someone senior, or who complains (en/ja/ko): what the handoff's intent says.
+WANTS_SENIOR = re.compile(
+    r"\b(supervisor|manager|boss|someone (senior|in charge)|higher up)\b"
+    r"|責任者|上司|マネージャー|上の人|店長|매니저|책임자|상급자|관리자|윗사람",
+    re.IGNORECASE,
+)
+COMPLAINS = re.compile(
+    r"\b(complain|complaint|unacceptable|ridiculous|outrageous|disgusting|terrible service|worst)\b"
+    r"|苦情|クレーム|ひどすぎ|最悪|ふざけ|許せない|불만|항의|최악|어이없|화가 나",
     re.IGNORECASE,
 )
 # Where a message's clauses part: the ends of sentences, commas, and the words that join a problem to a request
@@ -100,6 +112,24 @@ def customer_words(entries: Iterable[Mapping[str, Any]], since: datetime | None 
         if question := customer_question(entry["text"]):
             words.append(question)
     return words
+
+
+def handoff_intent(words: list[str], reason: str) -> HandoffIntent | None:
+    """What the customer wants of the person they are handed to, from all their words: someone senior, else to
+    complain, else (they asked for a person) anyone; None when they did not ask (the bot handed over by itself)
+    and did not complain.
+
+    >>> handoff_intent(["I want to speak with your manager"], "asked_for_person")
+    'supervisor'
+    >>> handoff_intent(["返金がまだ来ない、最悪です"], "no_answer"), handoff_intent(["상담원 연결"], "asked_for_person")
+    ('complaint', 'asked_for_person')
+    """
+    text = " ".join(words)
+    if WANTS_SENIOR.search(text):
+        return "supervisor"
+    if COMPLAINS.search(text):
+        return "complaint"
+    return "asked_for_person" if reason == "asked_for_person" else None
 
 
 def problem_told(words: list[str]) -> str | None:

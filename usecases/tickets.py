@@ -67,6 +67,8 @@ class TicketView(BaseModel):
     question: str | None
     topic: str | None
     topic_confidence: float | None
+    intent: str | None
+    intent_confidence: float | None
     routed_by: str
     routing_confidence: float | None
     articles_tried: list[dict[str, Any]]
@@ -147,6 +149,8 @@ class TicketDesk:
             question=ticket.question,
             topic=ticket.topic,
             topic_confidence=ticket.topic_confidence,
+            intent=ticket.intent,
+            intent_confidence=ticket.intent_confidence,
             routed_by=ticket.routed_by,
             routing_confidence=ticket.routing_confidence,
             articles_tried=ticket.articles_tried,

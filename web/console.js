@@ -9,6 +9,11 @@ const REASONS = {
   asked_for_person: "The customer asked for a person",
   needs_agent: "Needs an agent's authority",
 };
+const INTENTS = {
+  asked_for_person: "a person",
+  supervisor: "someone senior (a supervisor or manager)",
+  complaint: "to complain",
+};
 const SENDERS = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System", note: "Internal note" };
 
 const state = {
@@ -193,6 +198,7 @@ function renderHandoff(ticket) {
       fact("Reason", REASONS[ticket.reason] || ticket.reason),
       fact("Language · channel", `${ticket.lang} · ${ticket.channel}`),
       fact("Topic", topic),
+      ticket.intent ? fact("Customer wants", `${INTENTS[ticket.intent] || ticket.intent}${ticket.intent_confidence != null ? ` (${Math.round(ticket.intent_confidence * 100)} %)` : ""}`) : [],
       fact("Routed by", `${ticket.routed_by}${ticket.routing_confidence != null ? ` (${Math.round(ticket.routing_confidence * 100)} %)` : ""}`),
       ticket.question ? fact("Question", ticket.question) : [],
       fact("Description", ticket.description || "—"),

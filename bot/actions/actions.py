@@ -132,7 +132,12 @@ class ActionStartHandoff(Action):
         reason = "asked_for_person" if _intent(tracker) == "ask_human" else tracker.get_slot("handoff_reason")
         # handoff_offered stays as it is until the ticket is created or the form cancelled: the rule that
         # started this form is conditioned on it.
-        events: list[EventType] = [SlotSet("handoff_reason", reason or "no_answer"), SlotSet("form_failures", {})]
+        asked = (tracker.latest_message.get("intent") or {}).get("confidence") if reason == "asked_for_person" else None
+        events: list[EventType] = [
+            SlotSet("handoff_reason", reason or "no_answer"),
+            SlotSet("handoff_intent_confidence", asked),
+            SlotSet("form_failures", {}),
+        ]
         dispatcher.utter_message(response="utter_handoff_intro")
         # Say it once: what the customer has already told of the problem (the question the bot could not answer,
         # else their latest words that are more than a request for a person) is the ticket's question and
@@ -248,6 +253,7 @@ class ActionCreateTicket(Action):
             customer_name=given("customer_name"),
             customer_email=given("customer_email"),
             answers={f.name: given(f.slot) for f in CHAT_FIELDS},
+            intent_confidence=tracker.get_slot("handoff_intent_confidence"),
         )
         try:
             # In the event loop, with the loop's other writes (the customer's messages and the bot's replies): on
@@ -265,6 +271,7 @@ class ActionCreateTicket(Action):
             SlotSet("handoff_offered", False),
             SlotSet("handoff_reason", None),
             SlotSet("unanswered_question", None),
+            SlotSet("handoff_intent_confidence", None),
             SlotSet("description", None),
             SlotSet("form_failures", {}),
         ]

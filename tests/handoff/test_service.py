@@ -70,3 +70,39 @@ def test_unknown_conversation_and_bad_reason_are_refused(sessions, policies):
         )
     with pytest.raises(ValidationError):
         HandoffRequest(conversation_id="c", reason="bored", description="x")
+
+
+def test_a_customer_who_wants_someone_senior_gets_the_queues_lead_and_a_higher_priority(sessions, policies):
+    with sessions() as session:
+        conversation, _ = _conversation(session)
+        request = HandoffRequest(
+            conversation_id=conversation.id,
+            reason="asked_for_person",
+            description="請求書の金額が違います。責任者と話したい",
+            lang="ja",
+            intent="supervisor",
+            intent_confidence=0.93,
+        )
+        ticket = HandoffService(policies).hand_off(session, request)
+        assert (ticket.queue, ticket.assignee) == ("billing", policies.queues["billing"].lead)
+        assert (ticket.intent, ticket.intent_confidence) == ("supervisor", 0.93)
+        assert "supervisor" in ticket.tags
+        assigned = [entry for entry in ticket.history if entry.action == "assigned"]
+        assert [entry.detail["because"] for entry in assigned] == ["intent: supervisor"]
+
+
+def test_anyone_on_the_team_may_take_a_plain_request_for_a_person(sessions, policies):
+    with sessions() as session:
+        conversation, _ = _conversation(session)
+        request = HandoffRequest(
+            conversation_id=conversation.id, reason="asked_for_person", description="配送状況を知りたい",
+            lang="ja", intent="asked_for_person",
+        )  # fmt: skip
+        ticket = HandoffService(policies).hand_off(session, request)
+        assert ticket.assignee is None and ticket.intent == "asked_for_person"
+        assert not [entry for entry in ticket.history if entry.action == "assigned"]
+
+
+def test_an_intent_outside_the_vocabulary_is_refused():
+    with pytest.raises(ValidationError):
+        HandoffRequest(conversation_id="c", reason="asked_for_person", description="x", intent="ask_refund")

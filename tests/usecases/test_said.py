@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from usecases.said import customer_words, problem_told, stated_problem
+from usecases.said import customer_words, handoff_intent, problem_told, stated_problem
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,20 @@ def test_customer_words_leave_out_buttons_contact_answers_other_senders_and_an_e
     ]
     assert customer_words(entries) == ["my old problem", "the app crashes"]
     assert customer_words(entries, since=at.replace(minute=1)) == ["the app crashes"]
+
+
+@pytest.mark.parametrize(
+    ("words", "reason", "intent"),
+    [
+        (["I want to speak with your supervisor"], "asked_for_person", "supervisor"),
+        (["責任者を出してください"], "asked_for_person", "supervisor"),
+        (["매니저랑 얘기할게요"], "asked_for_person", "supervisor"),
+        (["This is unacceptable, my refund is three weeks late", "a person please"], "asked_for_person", "complaint"),
+        (["二回も請求されて最悪です"], "no_answer", "complaint"),
+        (["이거 정말 어이없네요, 환불 언제 돼요"], "no_answer", "complaint"),
+        (["상담원 연결해 주세요"], "asked_for_person", "asked_for_person"),
+        (["do you have a pet hotel"], "no_answer", None),
+    ],
+)
+def test_the_handoff_intent_is_read_from_all_the_customers_words(words, reason, intent):
+    assert handoff_intent(words, reason) == intent
