@@ -317,6 +317,7 @@ class Played:
     known_at_start: frozenset[str] = frozenset()
     detail: str = ""
     seconds: float = 0.0
+    conversation_id: str | None = None
 
 
 class Client:
@@ -417,7 +418,7 @@ class Client:
             answer = self.http.get(f"/api/v1/tickets/{reply['ticket']['id']}", headers=self.agent_headers)
             answer.raise_for_status()
             ticket = answer.json()
-        return Played("played", steps=steps, ticket=ticket, known_at_start=known)
+        return Played("played", steps=steps, ticket=ticket, known_at_start=known, conversation_id=opened["id"])
 
 
 # ---------------------------------------------------------------------------------------------------- scoring
@@ -463,6 +464,7 @@ def score(conversation: Conversation, played: Played, questions: Mapping[str, It
         "opening": conversation.opening,
         "written": conversation.written,
         "status": played.status,
+        "conversation_id": played.conversation_id,
     }
     if played.status != "played":
         return {**result, "detail": played.detail}
@@ -647,6 +649,7 @@ def running(checkout: Path, customer_secret: str | None, log: Path | None = None
             "train_s": round(train_s, 1),
             "start_s": round(time.perf_counter() - started - train_s, 1),
             "python": python,
+            "log_dir": str(data_dir / "logs"),
         }
     finally:
         if process.stdin:
@@ -676,8 +679,11 @@ def run_version(
                 if verbose:
                     print(f"  {name} {_line(result)}", file=sys.stderr, flush=True)
             play_s = time.perf_counter() - played_at
+            unanswered = bot_unavailable(Path(system["log_dir"]))
         finally:
             client.close()
+    for result in results:  # the API answered alone (Rasa too slow or down): not the bot's doing, so marked
+        result["bot_unavailable_turns"] = unanswered.get(result.get("conversation_id") or "", 0)
     return {
         "name": name,
         "checkout": describe_checkout(checkout),
@@ -687,9 +693,23 @@ def run_version(
         "play_s": round(play_s, 1),
         "rasa_model": Path(system["model"]).name,
         "signed_in_customers": client.signed_in,
+        "bot_unavailable_turns": sum(unanswered.values()),
         "summary": summarise(results),
         "conversations": results,
     }
+
+
+RASA_DID_NOT_ANSWER = re.compile(r"Rasa did not answer for conversation (\w+)")
+
+
+def bot_unavailable(log_dir: Path) -> dict[str, int]:
+    """Turns the API answered without the bot, by conversation, as its log says (a timeout under load, say)."""
+    log = log_dir / "api.log"
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    found: dict[str, int] = {}
+    for match in RASA_DID_NOT_ANSWER.finditer(text):
+        found[match.group(1)] = found.get(match.group(1), 0) + 1
+    return found
 
 
 def _outcome(result: Mapping[str, Any]) -> tuple:
@@ -825,7 +845,8 @@ def markdown(report: Mapping[str, Any]) -> str:
             f"- **{v['name']}**: {c['commit']}{' (with uncommitted changes)' if c['dirty'] else ''} "
             f"“{c['subject']}”, started {v['started_at']}; up in {v['start_s']} s (model {v['rasa_model']}, "
             f"training check {v['train_s']} s), {v['summary']['all']['played']} conversations played in "
-            f"{v['play_s']} s; signed-in customers: {v['signed_in_customers']}"
+            f"{v['play_s']} s; turns the API answered without the bot: {v['bot_unavailable_turns']}; "
+            f"signed-in customers: {v['signed_in_customers']}"
         )
     out += [
         "",
