@@ -167,12 +167,13 @@ class Conversations:
         with self.ctx.sessions() as session:
             self._authorized(session, conversation_id, token)
 
-    def problem_told(self, conversation_id: str) -> str | None:
+    def problem_told(self, conversation_id: str, *, latest_asks: bool = False) -> str | None:
         """What the customer has told of their problem since their latest ticket, in their own words (see
         `usecases.said.problem_told`), so a handoff does not ask for it again."""
         with self.ctx.sessions() as session:
             entries = transcript(session, conversation_id)
-            return problem_told(customer_words(entries, since=last_ticket_at(session, conversation_id)))
+            words = customer_words(entries, since=last_ticket_at(session, conversation_id))
+            return problem_told(words, latest_asks=latest_asks)
 
     def known_contact(self, conversation_id: str) -> Contact:
         """The name and email the conversation already holds, so the form does not ask for them again."""

@@ -72,8 +72,9 @@ def _says_enough(clause: str) -> bool:
 
 
 def stated_problem(text: str) -> str | None:
-    """The message as the customer wrote it (spaces tidied) when it says more than a request for a person: one of
-    its clauses asks for no one and says enough to be a problem. None for a bare request, a greeting, a button.
+    """The message as the customer wrote it (spaces tidied) when it says more than a request for a person: it has
+    more than one clause, and one of them asks for no one and says enough to be a problem. None for a bare request
+    (one clause: a request worded in a way these rules do not know is still no problem), a greeting, a button.
 
     >>> stated_problem("今朝からアプリが全く動かない。仕事にならないので人と話したい")
     '今朝からアプリが全く動かない。仕事にならないので人と話したい'
@@ -83,11 +84,11 @@ def stated_problem(text: str) -> str | None:
     >>> [stated_problem(t) for t in bare]
     [None, None, None]
     """
-    if text.startswith("/"):
+    clauses = [c for c in CLAUSE_BREAK.split(text) if c and c.strip()]
+    if text.startswith("/") or len(clauses) < 2:
         return None
-    for clause in CLAUSE_BREAK.split(text):
-        if clause and not ASKS_FOR_PERSON.search(clause) and _says_enough(clause):
-            return " ".join(text.split())
+    if any(not ASKS_FOR_PERSON.search(clause) and _says_enough(clause) for clause in clauses):
+        return " ".join(text.split())
     return None
 
 
@@ -132,13 +133,21 @@ def handoff_intent(words: list[str], reason: str) -> HandoffIntent | None:
     return "asked_for_person" if reason == "asked_for_person" else None
 
 
-def problem_told(words: list[str]) -> str | None:
+def problem_told(words: list[str], *, latest_asks: bool = False) -> str | None:
     """What the customer has told of their problem, in their own words: the latest message that is not a bare
     request for a person (the problem it states, when it is one with a request). None if they have said nothing
-    else yet."""
-    for text in reversed(words):
-        if not asks_for_person(text):
-            return text
+    else yet. `latest_asks`: the latest message is known to ask for a person (the bot's classifier said so), even
+    if these rules do not know its words.
+
+    >>> problem_told(["where is my parcel", "Agent please"], latest_asks=True)
+    'where is my parcel'
+    >>> problem_told(["担当の方につないでください"], latest_asks=True) is None
+    True
+    """
+    for index in range(len(words) - 1, -1, -1):
+        text = words[index]
         if problem := stated_problem(text):
             return problem
+        if not asks_for_person(text) and not (latest_asks and index == len(words) - 1):
+            return text
     return None

@@ -142,7 +142,9 @@ class ActionStartHandoff(Action):
         # Say it once: what the customer has already told of the problem (the question the bot could not answer,
         # else their latest words that are more than a request for a person) is the ticket's question and
         # description, and the form does not ask for it again.
-        question = tracker.get_slot("unanswered_question") or self.cases.conversations.problem_told(tracker.sender_id)
+        question = tracker.get_slot("unanswered_question") or self.cases.conversations.problem_told(
+            tracker.sender_id, latest_asks=reason == "asked_for_person"
+        )
         if question:
             events.append(SlotSet("unanswered_question", question))
             if not tracker.get_slot("description"):

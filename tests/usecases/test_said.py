@@ -72,3 +72,10 @@ def test_customer_words_leave_out_buttons_contact_answers_other_senders_and_an_e
 )
 def test_the_handoff_intent_is_read_from_all_the_customers_words(words, reason, intent):
     assert handoff_intent(words, reason) == intent
+
+
+@pytest.mark.parametrize("text", ["Agent please", "担当の方につないでください", "팀장님 바꿔 주세요", "get me someone"])
+def test_a_request_the_rules_do_not_know_is_no_problem_when_the_bot_read_a_request(text):
+    assert stated_problem(text) is None
+    assert problem_told([text], latest_asks=True) is None
+    assert problem_told(["my parcel is late", text], latest_asks=True) == "my parcel is late"
