@@ -220,9 +220,7 @@ def test_the_customers_history_never_reaches_the_customer(api):
     seen = [
         json.dumps(second),
         api.get(f"/api/v1/conversations/{second_id}", headers=second_auth).text,
-        api.post(
-            f"/api/v1/conversations/{second_id}/messages", json={"text": "any news?"}, headers=second_auth
-        ).text,
+        api.post(f"/api/v1/conversations/{second_id}/messages", json={"text": "any news?"}, headers=second_auth).text,
     ]
     for text in seen:
         assert "customer_history" not in text and first["ticket"]["reference"] not in text
