@@ -7,12 +7,16 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import jwt
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from api.auth import create_token
+from api.launcher import System
+from api.settings import Settings
 from handoff import ManualClock
 from handoff.models import Conversation
 from tests.api.conftest import FRIDAY_4PM_TOKYO, module_app
@@ -273,3 +277,31 @@ def test_the_demo_page_links_the_signed_in_example_whose_token_is_the_demo_custo
     assert created["known"] is True
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(token, SECRET, algorithms=["HS256"])  # the site's secret signs nothing a visitor can fetch
+
+
+# ---- the settings ----
+
+
+def test_site_secrets_are_read_as_a_list_or_json_and_a_short_one_is_refused_without_being_shown(monkeypatch):
+    monkeypatch.setenv("TIERZERO_CUSTOMER_TOKEN_SECRETS", f"shop:{SECRET}, help:{HELP_SECRET}")
+    listed = Settings().customer_token_secrets
+    assert {site: s.get_secret_value() for site, s in listed.items()} == {"shop": SECRET, "help": HELP_SECRET}
+    monkeypatch.setenv("TIERZERO_CUSTOMER_TOKEN_SECRETS", json.dumps({"shop": SECRET}))
+    assert Settings().customer_token_secrets["shop"].get_secret_value() == SECRET
+    assert SECRET not in repr(Settings())
+    monkeypatch.setenv("TIERZERO_CUSTOMER_TOKEN_SECRETS", "shop:tooshort")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "at least 32 characters" in str(refused.value) and "tooshort" not in str(refused.value)
+
+
+def test_the_known_customer_settings_given_in_code_reach_the_api_process(tmp_path):
+    settings = Settings(
+        data_dir=tmp_path,
+        customer_token_secret=SECRET,
+        customer_token_secrets={"help": HELP_SECRET},
+        demo_customer=True,
+    )
+    _, env = System(settings=settings, rasa_bin="", model=Path(), log_dir=tmp_path)._command("api")
+    assert env["TIERZERO_CUSTOMER_TOKEN_SECRET"] == SECRET and env["TIERZERO_DEMO_CUSTOMER"] == "true"
+    assert json.loads(env["TIERZERO_CUSTOMER_TOKEN_SECRETS"]) == {"help": HELP_SECRET}
