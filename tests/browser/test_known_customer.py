@@ -51,6 +51,12 @@ def test_the_widget_with_a_customer_token_opens_a_known_customers_conversation(s
     [ticket] = [t for t in tickets if t["reference"] == reference]
     assert ticket["customer_id"] == "km-browser-7" and ticket["queue"] == "key_accounts"
     assert ticket["customer"] == {"name": "Aiko Mori", "email": "aiko.mori@example.com"}
+
+    page.goto(system.api_url + "/")  # the same browser, nobody signed in: the known customer's chat is not taken up
+    expect(page.locator(".msg.bot")).to_have_count(1)  # the greeting only
+    stored = page.evaluate(f"localStorage.getItem('tierzero:{system.api_url}')")
+    assert "id" not in json.loads(stored or "{}")
+    expect(page.locator(".msg.customer")).to_have_count(0)
     assert page.js_errors == []
 
 
