@@ -63,10 +63,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except LaunchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    signed_in = f"\n  Signed in (demo)   {system.api_url}/demo/signed-in" if settings.demo_customer else ""
     print(
         f"""
 Tier Zero is running.
-  Demo chat page     {system.api_url}/
+  Demo chat page     {system.api_url}/{signed_in}
   Agent console      {system.api_url}/console
   KB editor          {system.api_url}/editor
   API docs           {system.api_url}/docs

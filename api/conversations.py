@@ -53,9 +53,15 @@ def _out(reply: Reply) -> MessagesOut:
 def create_conversation(
     body: ConversationCreate, conversations: ConversationsDep, address: AddressDep
 ) -> ConversationCreated:
-    """Start a chat. Keep the returned token: it is the only key to this conversation."""
-    opened = conversations.open(lang=body.lang, address=address, name=body.name, email=body.email)
-    return ConversationCreated(id=opened.id, token=opened.token, state=opened.state)
+    """Start a chat. Keep the returned token: it is the only key to this conversation.
+
+    With the host site's `customer_token` the conversation is a known customer's: they are not asked for their name
+    and email, and the routing rules read their plan and attributes. A token that cannot be trusted (malformed,
+    expired, another secret or algorithm than HS256) is a 401 saying why, and no conversation is opened."""
+    opened = conversations.open(
+        lang=body.lang, address=address, name=body.name, email=body.email, customer_token=body.customer_token
+    )
+    return ConversationCreated(id=opened.id, token=opened.token, state=opened.state, known=opened.known)
 
 
 @form_router.get("/handoff-form", response_model=FormOut)

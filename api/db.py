@@ -53,7 +53,8 @@ def create_tables(engine: Engine) -> None:
 
 def _add_missing_columns(engine: Engine, base: type[DeclarativeBase]) -> None:
     """ALTER TABLE … ADD COLUMN for every nullable column an existing table lacks (SQLite and PostgreSQL both take
-    it), and a unique index for each unique constraint over an added column."""
+    it), a unique index for each unique constraint over an added column, and the index of an added indexed column
+    (named as `create_all` names it, so an upgraded database and a new one have the same)."""
     inspector = inspect(engine)
     with engine.begin() as connection:
         for table in base.metadata.sorted_tables:
@@ -68,6 +69,13 @@ def _add_missing_columns(engine: Engine, base: type[DeclarativeBase]) -> None:
                 kind = column.type.compile(dialect=engine.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
             names = {column.name for column in added}
+            for index in table.indexes:
+                columns = [column.name for column in index.columns]
+                if names & set(columns):
+                    unique = "UNIQUE " if index.unique else ""
+                    connection.execute(
+                        text(f"CREATE {unique}INDEX IF NOT EXISTS {index.name} ON {table.name} ({', '.join(columns)})")
+                    )
             for constraint in table.constraints:
                 columns = [column.name for column in getattr(constraint, "columns", ())]
                 if isinstance(constraint, UniqueConstraint) and names & set(columns):

@@ -17,6 +17,7 @@ from usecases.answers import Answers
 from usecases.articles import ArticleDesk
 from usecases.context import Context
 from usecases.conversations import Conversations
+from usecases.customers import Customers
 from usecases.incidents import Incidents
 from usecases.reports import Analytics, Reports
 from usecases.suggestions import Suggestions
@@ -48,6 +49,10 @@ def _context(cases: UseCasesDep) -> Context:
 
 def _conversations(cases: UseCasesDep) -> Conversations:
     return cases.conversations
+
+
+def _customers(cases: UseCasesDep) -> Customers:
+    return cases.customers
 
 
 def _tickets(cases: UseCasesDep) -> TicketDesk:
@@ -85,6 +90,7 @@ def client_address(request: Request) -> str:
 
 ContextDep = Annotated[Context, Depends(_context)]
 ConversationsDep = Annotated[Conversations, Depends(_conversations)]
+CustomersDep = Annotated[Customers, Depends(_customers)]
 TicketsDep = Annotated[TicketDesk, Depends(_tickets)]
 AnswersDep = Annotated[Answers, Depends(_answers)]
 ArticlesDep = Annotated[ArticleDesk, Depends(_articles)]

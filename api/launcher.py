@@ -5,6 +5,7 @@ Used by `tierzero run` and by the end-to-end and fault tests, so they all start 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -24,6 +25,20 @@ from api.settings import ROOT, Settings
 
 class LaunchError(RuntimeError):
     """A process did not come up; the message says which and where its log is."""
+
+
+def _customer_token_environment(settings: Settings) -> dict[str, str]:
+    """The known-customer settings given in code (not only in the environment) for the API process, which reads
+    its settings from the environment."""
+    env = {}
+    if settings.customer_token_secret is not None:
+        env["TIERZERO_CUSTOMER_TOKEN_SECRET"] = settings.customer_token_secret.get_secret_value()
+    if settings.customer_token_secrets:
+        sites = {site: secret.get_secret_value() for site, secret in settings.customer_token_secrets.items()}
+        env["TIERZERO_CUSTOMER_TOKEN_SECRETS"] = json.dumps(sites)
+    if "demo_customer" in settings.model_fields_set:
+        env["TIERZERO_DEMO_CUSTOMER"] = str(settings.demo_customer).lower()
+    return env
 
 
 def find_rasa() -> str:
@@ -120,6 +135,7 @@ class System:
             }
             if settings.database_url:
                 env["TIERZERO_DATABASE_URL"] = settings.database_url
+            env.update(_customer_token_environment(settings))
             command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host", settings.host,
                        "--port", str(settings.port), "--log-level", settings.log_level]  # fmt: skip
             return command, env

@@ -33,6 +33,7 @@ from api.scheduler import Scheduler
 from api.settings import Settings
 from handoff import Clock, HandoffService, SystemClock
 from usecases import Limits, build
+from usecases.customers import CustomerTokenKeys
 
 logger = logging.getLogger("tierzero")
 
@@ -44,6 +45,15 @@ def _readable(errors: list[dict]) -> str:
         where = ".".join(str(p) for p in (loc[1:] if loc[:1] == ["body"] else loc)) or "request"  # a field "body" too
         parts.append(f"{where}: {error.get('msg', 'invalid value')}")
     return "; ".join(parts)
+
+
+def customer_keys(settings: Settings) -> CustomerTokenKeys:
+    """The secrets customer tokens are checked with, out of their SecretStr only here."""
+    default = settings.customer_token_secret
+    return CustomerTokenKeys(
+        default=default.get_secret_value() if default else None,
+        sites={site: secret.get_secret_value() for site, secret in settings.customer_token_secrets.items()},
+    )
 
 
 def _warm_incident_vectors(sessions, service: HandoffService) -> None:
@@ -79,6 +89,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             limits,
             max_message_chars=settings.max_message_chars,
             assistant_timeout=settings.rasa_timeout_seconds,
+            customer_keys=customer_keys(settings),
+            demo_customer=settings.demo_customer,
         )
         app.state.rasa = rasa
         app.state.executor = webhook.make_executor(app.state.use_cases)

@@ -12,7 +12,8 @@ import mistune
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.deps import ArticlesDep
+from api.deps import ArticlesDep, CustomersDep
+from usecases.customers import DEMO_CUSTOMER
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent / "static"
@@ -44,10 +45,40 @@ def _web_file(name: str, request: Request, cache_seconds: int = 300, headers: di
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
 
 
+@lru_cache(maxsize=4)
+def _demo_html(mtime_ns: int) -> str:
+    return (STATIC / "index.html").read_text(encoding="utf-8")
+
+
+def _demo(signed_in: str = "", script_attributes: str = "") -> HTMLResponse:
+    page = _demo_html((STATIC / "index.html").stat().st_mtime_ns)
+    page = page.replace("<!-- signed-in -->", signed_in)
+    page = page.replace('<script src="/widget.js"', f'<script src="/widget.js"{script_attributes}', 1)
+    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
 @router.get("/")
-def demo_page() -> FileResponse:
-    """A demo shop page that embeds the widget with one script tag, as a customer's site would."""
-    return FileResponse(STATIC / "index.html", media_type="text/html")
+def demo_page(customers: CustomersDep) -> HTMLResponse:
+    """A demo shop page that embeds the widget with one script tag, as a customer's site would; with the demo
+    customer on (TIERZERO_DEMO_CUSTOMER), a link to the same page signed in."""
+    link = (
+        '<p class="signed-in"><a href="/demo/signed-in">See the page signed in</a> as a known customer on the '
+        "enterprise plan: the widget does not ask for a name or an email, and a request for a person goes to the "
+        "key-account team.</p>"
+    )
+    return _demo(link if customers.demo_enabled else "")
+
+
+@router.get("/demo/signed-in")
+def demo_page_signed_in(customers: CustomersDep) -> HTMLResponse:
+    """The demo page as a signed-in customer sees it: the script tag carries a customer token, signed when the page
+    is made, for the fixed demo customer only (never anyone a visitor names) and with the demo's own key."""
+    token = customers.demo_token()
+    if token is None:
+        raise HTTPException(404, "the signed-in demo is off: start Tier Zero with TIERZERO_DEMO_CUSTOMER=true")
+    who = html.escape(f"{DEMO_CUSTOMER['name']} · {DEMO_CUSTOMER['plan']} plan")
+    banner = f'<p class="signed-in">Signed in as <strong>{who}</strong> (<a href="/">sign out</a>).</p>'
+    return _demo(banner, f' data-customer-token="{html.escape(token)}"')
 
 
 @router.get("/widget.js")

@@ -13,6 +13,7 @@ from handoff import EMAIL_ADDRESS
 from handoff.vocabulary import HandoffReason
 from kb.lang import Lang, normalize
 from usecases import form
+from usecases.customers import MAX_TOKEN_CHARS
 from usecases.views import TicketBrief
 
 
@@ -47,12 +48,22 @@ class ConversationCreate(Input):
     lang: Lang = "en"
     name: str | None = Field(default=None, max_length=120)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_ADDRESS.pattern)
+    customer_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TOKEN_CHARS,
+        description="The host site's signed customer token (a JWT, HS256) for a signed-in customer: their id (sub), "
+        "name, email, plan, lifetime_value, attributes and expiry (exp). Checked here: one that cannot be trusted is "
+        "a 401 saying why (open the conversation without it), claims of the wrong type or size a 422 naming the "
+        "claim. Without it the customer is anonymous. It describes the customer; it opens no conversation.",
+    )
 
 
 class ConversationCreated(BaseModel):
     id: str
     token: str
     state: str
+    known: bool = Field(default=False, description="Opened for a known customer (a verified customer_token).")
 
 
 class MessageIn(Input):

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from kb.embeddings import DEFAULT_MODEL
@@ -16,12 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 MAX_RASA_PROCESSES = 8
+MIN_SECRET_CHARS = 32  # HS256 keys shorter than its 256 bits are guessable
 
 
 class Settings(BaseSettings):
     """Tier Zero's configuration. Every field can be set as TIERZERO_<NAME> (e.g. TIERZERO_PORT=9000)."""
 
-    model_config = SettingsConfigDict(env_prefix="TIERZERO_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value may be a secret, and start-up errors go to logs
+    model_config = SettingsConfigDict(
+        env_prefix="TIERZERO_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -64,6 +68,13 @@ class Settings(BaseSettings):
     freeze_heap_after_start: bool = False
     # Sites allowed to call the API from a browser (the widget); "*" lets any site embed it.
     cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    # Known customers (usecases/customers.py): the secret host sites sign customer tokens with (HS256), and one per
+    # site, picked by the token's `iss`: "shop:SECRET,help:SECRET" or a JSON object. Each at least 32 characters.
+    customer_token_secret: SecretStr | None = None
+    customer_token_secrets: Annotated[dict[str, SecretStr], NoDecode] = {}
+    # The demo page's signed-in example (/demo/signed-in), for a fixed demo customer on the enterprise plan: anyone
+    # who opens it gets that customer's routing, so keep it off where real customers write (`make run` turns it on).
+    demo_customer: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -74,6 +85,31 @@ class Settings(BaseSettings):
             if value.startswith("["):
                 return json.loads(value)
             return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("customer_token_secrets", mode="before")
+    @classmethod
+    def _site_secrets(cls, value: object) -> object:
+        """TIERZERO_CUSTOMER_TOKEN_SECRETS="shop:SECRET1,help:SECRET2" (or a JSON object)."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("{"):
+                return json.loads(value)
+            pairs = [pair.strip() for pair in value.split(",") if pair.strip()]
+            if any(":" not in pair for pair in pairs):
+                raise ValueError("write each site as ISSUER:SECRET, separated by commas (or give a JSON object)")
+            return dict(pair.split(":", 1) for pair in pairs)
+        return value
+
+    @field_validator("customer_token_secret", "customer_token_secrets")
+    @classmethod
+    def _long_enough(cls, value: object) -> object:
+        secrets = value.values() if isinstance(value, dict) else [value] if value is not None else []
+        if any(len(secret.get_secret_value()) < MIN_SECRET_CHARS for secret in secrets):
+            raise ValueError(
+                f"a customer token secret must be at least {MIN_SECRET_CHARS} characters: make one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return value
 
     @cached_property

@@ -18,7 +18,11 @@ class HandoffBase(DeclarativeBase):
 
 
 class Conversation(HandoffBase):
-    """One customer's chat. `state` says who talks: the bot, nobody yet (waiting for an agent), or an agent."""
+    """One customer's chat. `state` says who talks: the bot, nobody yet (waiting for an agent), or an agent.
+
+    A known customer's (opened with a customer token the host site signed) carries their id on that site
+    (`customer_id`, with the site's `iss` in `customer_site` when the token named one) and the token's verified
+    claims: name, email, and the attributes the routing rules read (`customer_attributes`: plan, lifetime_value …)."""
 
     __tablename__ = "conversations"
 
@@ -29,6 +33,8 @@ class Conversation(HandoffBase):
     customer_name: Mapped[str | None] = mapped_column(String(120))
     customer_email: Mapped[str | None] = mapped_column(String(254))
     customer_attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    customer_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    customer_site: Mapped[str | None] = mapped_column(String(80))
     state: Mapped[str] = mapped_column(String(20), default="bot")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

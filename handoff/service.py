@@ -48,6 +48,8 @@ def open_conversation(
     customer_name: str | None = None,
     customer_email: str | None = None,
     customer_attributes: dict[str, Any] | None = None,
+    customer_id: str | None = None,
+    customer_site: str | None = None,
 ) -> tuple[Conversation, str]:
     """Start a conversation (not committed); returns it and the bearer token only its customer gets."""
     token = secrets.token_urlsafe(32)
@@ -59,6 +61,8 @@ def open_conversation(
         customer_name=customer_name,
         customer_email=customer_email,
         customer_attributes=customer_attributes or {},
+        customer_id=customer_id,
+        customer_site=customer_site,
     )
     session.add(conversation)
     return conversation, token

@@ -14,6 +14,7 @@ from usecases.answers import Answers
 from usecases.articles import ArticleDesk
 from usecases.context import Context
 from usecases.conversations import Conversations
+from usecases.customers import Customers, CustomerTokenKeys
 from usecases.handoff import HandOff, HandoffDetails
 from usecases.incidents import Incidents
 from usecases.limits import Limits
@@ -30,6 +31,7 @@ class UseCases:
     answers: Answers
     hand_off: HandOff
     conversations: Conversations
+    customers: Customers
     tickets: TicketDesk
     articles: ArticleDesk
     suggestions: Suggestions
@@ -40,10 +42,19 @@ class UseCases:
 
 
 def build(
-    ctx: Context, assistant: Assistant, limits: Limits, *, max_message_chars: int, assistant_timeout: float
+    ctx: Context,
+    assistant: Assistant,
+    limits: Limits,
+    *,
+    max_message_chars: int,
+    assistant_timeout: float,
+    customer_keys: CustomerTokenKeys | None = None,
+    demo_customer: bool = False,
 ) -> UseCases:
-    """Every use case over `ctx`, the customer's turn answered by `assistant` within `limits`."""
+    """Every use case over `ctx`, the customer's turn answered by `assistant` within `limits`; customer tokens
+    checked with `customer_keys` (none: every token is refused), the demo customer's signed when `demo_customer`."""
     answers, hand_off = Answers(ctx), HandOff(ctx)
+    customers = Customers(customer_keys or CustomerTokenKeys(), ctx.clock.now, demo=demo_customer)
     conversations = Conversations(
         ctx,
         assistant,
@@ -52,6 +63,7 @@ def build(
         limits,
         max_message_chars=max_message_chars,
         assistant_timeout=assistant_timeout,
+        customers=customers,
     )
     notices = CustomerNotices(ctx)
     return UseCases(
@@ -59,6 +71,7 @@ def build(
         answers=answers,
         hand_off=hand_off,
         conversations=conversations,
+        customers=customers,
         tickets=TicketDesk(ctx, notices),
         notices=notices,
         articles=ArticleDesk(ctx),

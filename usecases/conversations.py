@@ -34,6 +34,7 @@ from kb.lang import detect_language
 from privacy import redact
 from usecases.answers import Answers
 from usecases.context import Context
+from usecases.customers import Customers, CustomerTokenKeys
 from usecases.errors import Conflict, Invalid, NotFound, Unauthorized
 from usecases.fallback import answer_without_assistant
 from usecases.form import answers, contact_field, stored_answer
@@ -78,6 +79,7 @@ class Opened:
     id: str
     token: str
     state: str
+    known: bool = False  # opened with a verified customer token
 
 
 @dataclass(frozen=True)
@@ -129,9 +131,11 @@ class Conversations:
         *,
         max_message_chars: int,
         assistant_timeout: float,
+        customers: Customers | None = None,
     ) -> None:
         self.ctx, self.assistant, self.answers, self.hand_off, self.limits = ctx, assistant, answers, hand_off, limits
         self.max_message_chars, self.assistant_timeout = max_message_chars, assistant_timeout
+        self.customers = customers or Customers(CustomerTokenKeys(), ctx.clock.now)
 
     # ---- open and read ----
 
@@ -143,15 +147,29 @@ class Conversations:
         channel: str = "web",
         name: str | None = None,
         email: str | None = None,
+        customer_token: str | None = None,
     ) -> Opened:
-        """Start a conversation; the token returned is the only key to it."""
+        """Start a conversation; the token returned is the only key to it.
+
+        With a `customer_token` (the host site's, `usecases.customers`) the conversation is a known customer's: it
+        holds the token's verified claims, which come before `name` and `email` (those fill only what the token
+        does not say). A token that cannot be trusted is refused (Unauthorized, or Invalid for its claims), and no
+        conversation is opened: the client may open one without it."""
         self.limits.conversations_per_address.check(address, "new conversations")
+        known = self.customers.verify(customer_token) if customer_token is not None else None
         with self.ctx.sessions() as session:
             conversation, token = open_conversation(
-                session, lang=lang, channel=channel, customer_name=name, customer_email=email
+                session,
+                lang=lang,
+                channel=channel,
+                customer_name=(known and known.name) or name,
+                customer_email=(known and known.email) or email,
+                customer_attributes=known.routing_attributes() if known else None,
+                customer_id=known.sub if known else None,
+                customer_site=known.iss if known else None,
             )
             session.commit()
-            return Opened(id=conversation.id, token=token, state=conversation.state)
+            return Opened(id=conversation.id, token=token, state=conversation.state, known=known is not None)
 
     def _authorized(self, session: Session, conversation_id: str, token: str) -> Conversation:
         try:
@@ -243,8 +261,14 @@ class Conversations:
         except AssistantUnavailable:
             messages = []
         if not messages:  # every rule ends in a reply, so silence means a failed action: never leave them hanging
+            contact = self.known_contact(conversation_id)
             messages = answer_without_assistant(
-                self.ctx.kb, received.question, received.lang, self.ctx.public_url, conversation_id=conversation_id
+                self.ctx.kb,
+                received.question,
+                received.lang,
+                self.ctx.public_url,
+                conversation_id=conversation_id,
+                known={"name": contact.name, "email": contact.email},
             )
         return retrying(lambda: self._store_replies(conversation_id, received.message_id, messages))
 

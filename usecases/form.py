@@ -239,9 +239,17 @@ def without_contact_answers(text: str) -> str:
     return text.replace(NAME_GIVEN, "").replace(EMAIL_REMOVED, "")
 
 
-def details_form(conversation_id: str, lang: str, description: str = "", reason: str = "no_answer") -> dict[str, Any]:
+def details_form(
+    conversation_id: str,
+    lang: str,
+    description: str = "",
+    reason: str = "no_answer",
+    known: Mapping[str, str | None] | None = None,
+) -> dict[str, Any]:
     """The details form as the widget renders it: where to send it and its fields, labelled in `lang`, with the
-    customer's unanswered question already in the description."""
+    customer's unanswered question already in the description and what the conversation already holds of them
+    (`known`, by field name: a known customer's name and email) filled in."""
+    values = {**{k: v for k, v in (known or {}).items() if v}, DESCRIPTION.name: description}
     return {
         "action": f"/api/v1/conversations/{conversation_id}/handoff",
         "reason": reason,
@@ -254,7 +262,7 @@ def details_form(conversation_id: str, lang: str, description: str = "", reason:
                 "required": f.required,
                 "max_chars": f.max_chars,
                 "autocomplete": f.autocomplete,
-                "value": description if f is DESCRIPTION else "",
+                "value": values.get(f.name) or "",
             }
             for f in FIELDS
         ],

@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from handoff import HandoffError, InvalidTransition, Ticket, TicketNotFound, TicketWorkflow
+from handoff import Conversation, HandoffError, InvalidTransition, Ticket, TicketNotFound, TicketWorkflow
 from handoff.clock import as_utc
 from handoff.service import transcript
 from handoff.sla import breached
@@ -27,6 +27,8 @@ from usecases.errors import Conflict, Invalid, NotFound
 from usecases.notices import CustomerNotices
 from usecases.store import retrying
 
+# The customer's other tickets a ticket shows, newest first.
+HISTORY_TICKETS = 20
 # The deadline a ticket is working against: its first response until sent, then its resolution.
 NEXT_DEADLINE = func.coalesce(
     case((Ticket.first_responded_at.is_(None), Ticket.first_response_due), else_=None), Ticket.resolution_due
@@ -47,6 +49,28 @@ class SlaView(BaseModel):
     breached: list[str]
 
 
+class EarlierTicket(BaseModel):
+    """One of the customer's other tickets, as the history on a ticket lists it."""
+
+    reference: str
+    status: str
+    queue: str
+    subject: str
+    created_at: datetime
+
+
+class CustomerHistory(BaseModel):
+    """The customer's other tickets (the newest `HISTORY_TICKETS`, and how many in all) and how many other
+    conversations they had: a known customer's by their id on the host site (`matched_by: customer_id`, verified
+    by the site's token), anyone else's by the email address on the ticket (`matched_by: email`, as typed: it may
+    not be theirs). Agents only: no customer endpoint shows it."""
+
+    matched_by: Literal["customer_id", "email"]
+    tickets: list[EarlierTicket]
+    tickets_total: int
+    conversations: int
+
+
 class TicketView(BaseModel):
     id: int
     reference: str
@@ -61,6 +85,8 @@ class TicketView(BaseModel):
     channel: str
     lang: str
     customer: dict[str, str | None]
+    customer_id: str | None  # a known customer's id on the host site (their token's `sub`); None: anonymous
+    customer_attributes: dict[str, Any]  # what the routing rules read (a known customer's plan, lifetime_value …)
     subject: str
     summary: str
     description: str
@@ -80,6 +106,7 @@ class TicketView(BaseModel):
     updated_at: datetime
     transcript: list[dict[str, Any]] | None = None
     history: list[dict[str, Any]] | None = None
+    customer_history: CustomerHistory | None = None  # in the full view, when the customer can be told apart
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,43 @@ def _workflow_errors() -> Iterator[None]:
         raise Invalid(str(error)) from error
 
 
+def customer_history(session: Session, ticket: Ticket) -> CustomerHistory | None:
+    """The ticket's customer's other tickets and conversations (see `CustomerHistory`); None for a customer who is
+    neither known nor gave an email address."""
+    conversation = ticket.conversation
+    if conversation.customer_id is not None:
+        matched_by: Literal["customer_id", "email"] = "customer_id"
+        same_site = Conversation.customer_site.is_not_distinct_from(conversation.customer_site)
+        theirs = (Conversation.customer_id == conversation.customer_id) & same_site
+        conversations = select(func.count()).where(theirs, Conversation.id != conversation.id)
+        tickets = select(Ticket).join(Ticket.conversation).where(theirs)
+    elif ticket.customer_email:
+        matched_by, email = "email", ticket.customer_email.lower()
+        conversations = select(func.count()).where(
+            func.lower(Conversation.customer_email) == email, Conversation.id != conversation.id
+        )
+        tickets = select(Ticket).where(func.lower(Ticket.customer_email) == email)
+    else:
+        return None
+    others = tickets.where(Ticket.id != ticket.id)
+    earlier = session.scalars(others.order_by(Ticket.id.desc()).limit(HISTORY_TICKETS))
+    return CustomerHistory(
+        matched_by=matched_by,
+        tickets=[
+            EarlierTicket(
+                reference=t.reference,
+                status=t.status,
+                queue=t.queue,
+                subject=t.subject,
+                created_at=as_utc(t.created_at),
+            )
+            for t in earlier
+        ],
+        tickets_total=session.scalar(select(func.count()).select_from(others.subquery())) or 0,
+        conversations=session.scalar(conversations.select_from(Conversation)) or 0,
+    )
+
+
 class TicketDesk:
     def __init__(self, ctx: Context, notices: CustomerNotices | None = None) -> None:
         self.ctx = ctx
@@ -119,7 +183,9 @@ class TicketDesk:
         return self.ctx.workflow
 
     def view(self, session: Session, ticket: Ticket, full: bool) -> TicketView:
-        """The ticket as an agent reads it; `full` adds the transcript and the history."""
+        """The ticket as an agent reads it; `full` adds the transcript, the history and the customer's other
+        tickets and conversations."""
+        conversation = ticket.conversation
         history = [
             {"at": as_utc(e.at).isoformat(), "actor": e.actor, "action": e.action, **e.detail} for e in ticket.history
         ]
@@ -143,6 +209,8 @@ class TicketDesk:
             channel=ticket.channel,
             lang=ticket.lang,
             customer={"name": ticket.customer_name, "email": ticket.customer_email},
+            customer_id=conversation.customer_id,
+            customer_attributes=dict(conversation.customer_attributes or {}),
             subject=ticket.subject,
             summary=ticket.summary,
             description=ticket.description,
@@ -162,6 +230,7 @@ class TicketDesk:
             updated_at=as_utc(ticket.updated_at),
             transcript=transcript(session, ticket.conversation_id) if full else None,
             history=history if full else None,
+            customer_history=customer_history(session, ticket) if full else None,
         )
 
     def list(self, filters: TicketFilter, agent: str) -> list[TicketView]:
@@ -192,6 +261,7 @@ class TicketDesk:
             statement = statement.order_by(NEXT_DEADLINE.is_(None), NEXT_DEADLINE, Ticket.id)
         else:
             statement = statement.order_by(Ticket.id.desc())
+        statement = statement.options(selectinload(Ticket.conversation))
         with self.ctx.sessions() as session:
             tickets = session.scalars(statement.limit(filters.limit).offset(filters.offset))
             return [self.view(session, t, full=False) for t in tickets]

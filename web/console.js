@@ -194,7 +194,11 @@ function renderHandoff(ticket) {
       ((ticket.sla || {}).breached || []).map((d) => el("span", { className: "pill late", textContent: `${d.replace("_", " ")} overdue` }))),
     el("p", { className: "summary", textContent: ticket.summary }),
     el("dl", { className: "facts" },
-      fact("Customer", [customer.name || "(no name)", customer.email ? ` <${customer.email}>` : ""].join("")),
+      fact("Customer", [customer.name || "(no name)", customer.email ? ` <${customer.email}>` : "",
+        ticket.customer_id ? ` · known customer ${ticket.customer_id}` : ""].join("")),
+      Object.keys(ticket.customer_attributes || {}).length
+        ? fact("Customer attributes", Object.entries(ticket.customer_attributes).map(([k, v]) => `${k}: ${v}`).join(", "))
+        : [],
       fact("Reason", REASONS[ticket.reason] || ticket.reason),
       fact("Language · channel", `${ticket.lang} · ${ticket.channel}`),
       fact("Topic", topic),
@@ -212,6 +216,24 @@ function renderHandoff(ticket) {
     tried.length
       ? el("table", {}, el("thead", {}, el("tr", {}, el("th", { textContent: "Title" }), el("th", { textContent: "Id" }),
         el("th", { textContent: "Score" }))), el("tbody", {}, tried))
+      : el("p", { className: "muted", textContent: "None." }),
+    renderCustomerHistory(ticket.customer_history));
+}
+
+/** The customer's other tickets and conversations (known customers by their id, others by the email given). */
+function renderCustomerHistory(history) {
+  if (!history) return null;
+  const how = history.matched_by === "email" ? "same email address, as typed: it may be someone else" : "same customer id";
+  const rows = history.tickets.map((t) => el("tr", {},
+    el("td", { textContent: t.reference }), el("td", { textContent: t.status }), el("td", { textContent: t.queue }),
+    el("td", { textContent: t.subject }), el("td", { className: "muted", textContent: when(t.created_at) })));
+  const more = history.tickets_total > rows.length ? ` (the latest ${rows.length} of ${history.tickets_total})` : "";
+  return el("section", { "aria-labelledby": "customer-history" },
+    el("h3", { id: "customer-history", textContent: "The customer's other tickets" + more }),
+    el("p", { className: "muted", textContent: `${history.conversations} other conversation(s); matched by ${how}.` }),
+    rows.length
+      ? el("table", {}, el("thead", {}, el("tr", {}, ...["Ticket", "Status", "Queue", "Subject", "Created"]
+        .map((h) => el("th", { textContent: h })))), el("tbody", {}, rows))
       : el("p", { className: "muted", textContent: "None." }));
 }
 

@@ -4,6 +4,10 @@
  * data-api (default: where this file came from), data-lang (one of the languages the API lists at /api/v1/languages;
  * default: the browser's language if it is one of them, else the page's),
  * data-color (the accent), data-greeting and data-title are optional.
+ * data-customer-token: for a signed-in customer, the token the site signed for them (a JWT, HS256; the API's
+ * customer_token): they are not asked for their name and email. A token the API refuses is reported in the console
+ * and the customer chats anonymously. A conversation stays with the customer it was opened for: a page with another
+ * customer (or none) starts a new one. The attribute is read when a conversation starts: a page may renew it.
  * What the API knows, the widget asks it rather than keeping a copy: the languages (GET /api/v1/languages), the
  * contact form (GET /api/v1/handoff-form) and, in the ticket brief, the queue's name and the expected reply time.
  * Everything the customer, the bot, an agent or an article supplies is put on the page as text (textContent),
@@ -214,8 +218,24 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
   frame.append(launcher, panel);
   root.append(style, frame);
 
+  // ---- who the customer is: the host site's signed word for it, if any ----
+  const customerToken = () => String((script && script.dataset.customerToken) || "").trim();
+  /** Whom a token names (its `sub`, read, not checked: the API checks it), "" for no token. */
+  function customerOf(token) {
+    if (!token) return "";
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const bytes = Uint8Array.from(atob(part), (c) => c.charCodeAt(0));
+      return "sub:" + String(JSON.parse(new TextDecoder().decode(bytes)).sub);
+    } catch (e) { return "unreadable"; }
+  }
+  const customer = customerOf(customerToken());
+
   // ---- state ----
-  let conversation = saved.id && saved.token ? { id: saved.id, token: saved.token } : null;
+  // A stored conversation is taken up again only by the customer it was opened for (a shared computer, a sign-out).
+  const ours = saved.id && saved.token && (saved.customer || "") === customer;
+  let conversation = ours ? { id: saved.id, token: saved.token } : null;
+  if (!ours && saved.id) { delete saved.id; delete saved.token; delete saved.customer; save(); }
   let lastSeq = 0;
   let ticketState = { state: "bot", ticket: null };
   let unread = 0;
@@ -500,16 +520,25 @@ textarea{flex:1;resize:none;border:1px solid #d0d7de;border-radius:10px;padding:
     ticketState = { state: "bot", ticket: null };
     delete saved.id;
     delete saved.token;
+    delete saved.customer;
     save();
     renderBanner();
   }
 
   async function ensureConversation() {
     if (conversation) return conversation;
-    const created = await call("POST", "/api/v1/conversations", { lang });
+    const token = customerToken();
+    let created = await call("POST", "/api/v1/conversations", token ? { lang, customer_token: token } : { lang });
+    if (token && (created.status === 401 || created.status === 422)) {
+      // the site's mistake, not the customer's: tell its developer, and let the customer chat anyway
+      const detail = created.data && typeof created.data.detail === "string" ? created.data.detail : created.status;
+      console.warn(`Tier Zero: the customer token of data-customer-token was refused (${detail}); ` +
+        "this customer chats anonymously.");
+      created = await call("POST", "/api/v1/conversations", { lang });
+    }
     if (!created.ok) throw new Error(created.data && created.data.detail);
     conversation = { id: created.data.id, token: created.data.token };
-    Object.assign(saved, conversation);
+    Object.assign(saved, conversation, { customer });
     save();
     return conversation;
   }

@@ -66,6 +66,26 @@ def test_an_older_timers_table_gets_the_escalation_matrix_column(tmp_path, _data
         assert connection.execute(text("SELECT level, matrix FROM ticket_timers WHERE id = 7")).one() == (2, None)
 
 
+def test_an_older_conversations_table_gets_the_known_customer_columns_and_their_index(tmp_path, _database_per_test):
+    engine = make_engine(_database_per_test or f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:  # as the release before known customers created it
+        connection.execute(
+            text(
+                "CREATE TABLE conversations (id VARCHAR(40) PRIMARY KEY, token_hash VARCHAR(64), channel VARCHAR(20), "
+                "lang VARCHAR(8), customer_name VARCHAR(120), customer_email VARCHAR(254), customer_attributes JSON, "
+                "state VARCHAR(20), created_at TIMESTAMP, updated_at TIMESTAMP)"
+            )
+        )
+        connection.execute(text("INSERT INTO conversations (id, token_hash, state) VALUES ('c0', 'h', 'bot')"))
+    create_tables(engine)
+    create_tables(engine)  # a second start changes nothing
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT customer_id, customer_site FROM conversations WHERE id = 'c0'")).one()
+        assert row == (None, None)
+    indexes = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("conversations")}
+    assert indexes["ix_conversations_customer_id"] == ["customer_id"]
+
+
 @pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2)])
 def test_sqlite_commits_wait_for_the_disk_only_when_asked(tmp_path, setting, pragma):
     engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}", Settings(sqlite_synchronous=setting).sqlite_synchronous)

@@ -11,6 +11,12 @@ def test_the_demo_page_embeds_the_widget_with_one_script_tag(client):
     assert '<script src="/widget.js"' in page.text
 
 
+def test_the_signed_in_demo_is_off_unless_asked_for(client):
+    assert "/demo/signed-in" not in client.get("/").text
+    off = client.get("/demo/signed-in")
+    assert off.status_code == 404 and "TIERZERO_DEMO_CUSTOMER" in off.json()["detail"]
+
+
 def test_the_widget_is_served_gzipped_and_small(client):
     response = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
