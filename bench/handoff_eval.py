@@ -37,7 +37,7 @@ Scores, per language and overall (`aggregate`), over the conversations the versi
 
 Signed-in customers: with `--customer-secret` (or TIERZERO_CUSTOMER_SECRET) the harness signs a customer token for
 each signed-in conversation (`customer_token`: an HS256 JWT of the script's `customer`), passes the secret to the
-system under test as TIERZERO_CUSTOMER_SECRET, and sends the token as `customer_token` when it opens the
+system under test as TIERZERO_CUSTOMER_TOKEN_SECRET, and sends the token as `customer_token` when it opens the
 conversation. Without a secret, or when the API refuses the field (422), those conversations are counted as "not
 supported by this version" and left out of every other figure.
 
@@ -622,7 +622,7 @@ def running(checkout: Path, customer_secret: str | None, log: Path | None = None
         TIERZERO_CONVERSATIONS_PER_HOUR_PER_ADDRESS="100000",
     )
     if customer_secret:
-        env["TIERZERO_CUSTOMER_SECRET"] = customer_secret
+        env["TIERZERO_CUSTOMER_TOKEN_SECRET"] = customer_secret
     python = str(app / "bin" / "python")
     started = time.perf_counter()
     trained = subprocess.run(
