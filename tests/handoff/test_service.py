@@ -72,7 +72,7 @@ def test_unknown_conversation_and_bad_reason_are_refused(sessions, policies):
         HandoffRequest(conversation_id="c", reason="bored", description="x")
 
 
-def test_a_customer_who_wants_someone_senior_gets_the_queues_lead_and_a_higher_priority(sessions, policies):
+def test_a_customer_who_wants_someone_senior_gets_the_queues_lead(sessions, policies):
     with sessions() as session:
         conversation, _ = _conversation(session)
         request = HandoffRequest(
