@@ -233,3 +233,32 @@ def test_every_ticket_and_breach_needs_a_matrix_and_every_matrix_a_ticket():
         message
     )
     assert "escalation[6].name: the matrix 'default' never applies" in message
+
+
+@pytest.mark.parametrize(
+    ("rule", "condition"),
+    [
+        ("{name: enterprise, queue: vip, yields: true, customer: {plan: [enterprise]}}", "customer"),
+        ("{name: korean email, queue: general, yields: true, languages: [ko], channels: [email]}", "languages"),
+        ("{name: by mail, queue: general, yields: true, keywords: [refund], channels: [email]}", "channels"),
+        ("{name: refund intent, queue: billing, yields: true, intents: [ask_refund]}", "intents"),
+    ],
+)
+def test_a_rule_on_customer_attributes_intents_channels_or_languages_cannot_yield(rule, condition):
+    bad = SAMPLE.replace("routing:\n", f"routing:\n  - {rule}\n")
+    message = _refused(bad)
+    assert f"policies.yml line {_line_of(bad, rule)}: routing[0].yields: a rule on customer attributes" in message
+    assert "cannot overrule it; drop `yields` or those conditions" in message
+
+
+def test_a_hard_rule_after_a_yielding_one_is_refused_with_its_line():
+    bad = SAMPLE.replace("{name: money, queue: billing,", "{name: money, queue: billing, yields: true,")
+    message = _refused(bad)
+    line = _line_of(bad, "name: refund intent")
+    assert (
+        f"policies.yml line {line}: routing[4].name: the hard rule 'refund intent' comes after 'money', which yields"
+        in message
+    )
+    fixed = bad.replace("{name: billing topic, queue: billing,", "{name: billing topic, queue: billing, yields: true,")
+    fixed = fixed.replace("  - {name: refund intent, queue: billing, intents: [ask_refund]}\n", "")
+    assert [r.yields for r in parse_policies(fixed).routing] == [False, False, True, True]
