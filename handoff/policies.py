@@ -334,9 +334,12 @@ def _matrices(value: Any) -> Any:
 
 class ClassifierPolicy(Strict):
     """The queue classifier, asked when no hard routing rule matches: at `min_confidence` or above its queue wins,
-    below it the rules that yield (`yields: true`) are tried, then the default queue."""
+    below it the rules that yield (`yields: true`) are tried, then the default queue. It learns from the knowledge
+    base's passages and, once there are at least `min_moved_tickets`, from the tickets agents resolved in another
+    queue than the one they were routed to (`usecases.queue_classifier`)."""
 
     min_confidence: float = Field(default=0.5, ge=0, le=1)
+    min_moved_tickets: int = Field(default=20, ge=1)
 
 
 class IncidentPolicy(Strict):

@@ -262,3 +262,9 @@ def test_a_hard_rule_after_a_yielding_one_is_refused_with_its_line():
     fixed = bad.replace("{name: billing topic, queue: billing,", "{name: billing topic, queue: billing, yields: true,")
     fixed = fixed.replace("  - {name: refund intent, queue: billing, intents: [ask_refund]}\n", "")
     assert [r.yields for r in parse_policies(fixed).routing] == [False, False, True, True]
+
+
+def test_min_moved_tickets_is_at_least_one():
+    assert parse_policies(SAMPLE).classifier.min_moved_tickets == 20
+    message = _refused(SAMPLE + "classifier: {min_confidence: 0.7, min_moved_tickets: 0}\n")
+    assert "classifier.min_moved_tickets: Input should be greater than or equal to 1" in message
