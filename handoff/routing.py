@@ -121,6 +121,18 @@ def route(facts: Facts, policies: Policies, classify: Classify | None = None) ->
     ('account', 'urgent')
     >>> route(Facts("the app crashes", context="I forgot my password"), load_policies()).queue
     'technical'
+
+    The shipped keyword rules yield to a confident classifier; the customer-attribute rule does not:
+
+    >>> sure = lambda text: ("orders", 0.9)
+    >>> decided = route(Facts("a refund for my order that never came"), load_policies(), sure)
+    >>> decided.queue, decided.routed_by, decided.routing_confidence
+    ('orders', 'classifier', 0.9)
+    >>> route(Facts("a refund for my order", customer={"plan": "enterprise"}), load_policies(), sure).routed_by
+    'rule: enterprise customers'
+    >>> unsure = route(Facts("a refund for my order"), load_policies(), lambda text: ("orders", 0.3))
+    >>> unsure.queue, unsure.routed_by, unsure.routing_confidence
+    ('billing', 'rule: billing words', 0.3)
     """
     folded = fold(facts.text)
     everything = fold(f"{facts.text} {facts.context}")

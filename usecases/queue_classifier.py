@@ -13,11 +13,14 @@ With examples of fewer than two queues there is no classifier: `__call__` return
 there were none (hard rules, yielding rules, default).
 
 What it can do depends on those examples. On the demo knowledge base (42 articles in en/ja/ko on 14 subjects, 340
-passages, four queues: orders 145, billing 98, account 72, technical 25) it only knows those 14 subjects, and it has
-never seen a question outside them nor an example of the default queue: an off-topic question still gets one of the
-four queues, often above `min_confidence`, orders most (the queue with the most passages). A handoff is often one
-the knowledge base could not answer, so expect the tickets agents move to teach it more than the passages, once
-there are some.
+passages, four queues: orders 145, billing 98, account 72, technical 25) it only knows those 14 subjects. Of the 84
+demo questions on them, the shipped order (hard rules, this classifier, the keyword rules) routes 0.881 right,
+against 0.607 for the keyword rules alone. But it has never seen a question outside them nor an example of the
+default queue: of the 30 demo questions off the subjects it leaves only a third to the default queue (the keyword
+rules alone 0.900), and 17 of the other 20 go to orders, the queue with the most passages. (`python -m
+bench.routing_eval demo`, bench/routing_results.md.)
+A handoff is often one the knowledge base could not answer, so expect the tickets agents move to teach it more than
+the passages, once there are some.
 
 It is trained once at start-up (`train`, `learn_from_moves`); an article published or a ticket moved later is
 learnt at the next start.
