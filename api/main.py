@@ -33,7 +33,9 @@ from api.scheduler import Scheduler
 from api.settings import Settings
 from handoff import Clock, HandoffService, SystemClock
 from usecases import Limits, build
+from usecases.context import Context
 from usecases.customers import CustomerTokenKeys
+from usecases.queue_classifier import QueueClassifier
 
 logger = logging.getLogger("tierzero")
 
@@ -63,6 +65,21 @@ def _warm_incident_vectors(sessions, service: HandoffService) -> None:
             logger.info("incident detection: %d recent ticket texts embedded", service.warm_incident_vectors(session))
     except Exception:
         logger.exception("could not embed the recent tickets for incident detection ahead")
+
+
+def _learn_queues(sessions, classifier: QueueClassifier) -> None:
+    """Best effort, in the background: the queue classifier on a big knowledge base and on the tickets agents
+    moved (their texts are embedded); a failure only means routing goes on with what it had."""
+    try:
+        with sessions() as session:
+            classifier.learn_from_moves(session)
+    except Exception:
+        logger.exception("could not train the queue classifier on the tickets agents moved")
+
+
+def _warm_up(sessions, ctx: Context) -> None:
+    _warm_incident_vectors(sessions, ctx.handoff)
+    _learn_queues(sessions, ctx.queue_classifier)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -100,7 +117,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if settings.freeze_heap_after_start:  # what is loaded, before any request or background task holds anything
             gc.collect()
             gc.freeze()
-        threading.Thread(target=_warm_incident_vectors, args=(sessions, ctx.handoff), daemon=True).start()
+        if ctx.queue_classifier.quick:  # the knowledge base's passages, at once; the rest in the background
+            ctx.queue_classifier.train()
+        threading.Thread(target=_warm_up, args=(sessions, ctx), daemon=True).start()
         app.state.scheduler = Scheduler(
             sessions,
             policies,

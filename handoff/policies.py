@@ -230,10 +230,21 @@ class Conditions(Strict):
 
 
 class RoutingRule(Conditions):
-    """Send a matching handoff to `queue`. Rules are tried in order; the first match wins."""
+    """Send a matching handoff to `queue`. Rules are tried in order; the first match wins.
+
+    A rule is hard unless it says `yields: true`: hard rules are tried first, then the queue classifier (when it
+    is at least `classifier.min_confidence` sure), then the rules that yield to it. Only a rule on what the
+    handoff is about in words (`keywords`, `topics`) may yield: one on customer attributes, intents, channels or
+    languages says something the classifier cannot read from the text, so it is always hard."""
 
     name: str
     queue: str
+    yields: bool = False
+
+    @property
+    def may_yield(self) -> bool:
+        """Whether the rule's conditions allow `yields` (none on customer attributes, intents, channels, languages)."""
+        return not (self.customer or self.intents or self.channels or self.languages)
 
 
 class PriorityRule(Conditions):
@@ -322,9 +333,13 @@ def _matrices(value: Any) -> Any:
 
 
 class ClassifierPolicy(Strict):
-    """The topic classifier used when no routing rule matches: below `min_confidence` the default queue wins."""
+    """The queue classifier, asked when no hard routing rule matches: at `min_confidence` or above its queue wins,
+    below it the rules that yield (`yields: true`) are tried, then the default queue. It learns from the knowledge
+    base's passages and, once there are at least `min_moved_tickets`, from the tickets agents resolved in another
+    queue than the one they were routed to (`usecases.queue_classifier`)."""
 
     min_confidence: float = Field(default=0.5, ge=0, le=1)
+    min_moved_tickets: int = Field(default=20, ge=1)
 
 
 class IncidentPolicy(Strict):
@@ -470,8 +485,27 @@ def _problems(policies: Policies) -> list[tuple[tuple[Any, ...], str]]:
         unknown_queue(("queues", name, "escalate_to"), queue.escalate_to)
         if queue.escalate_to in queues and policies.queues[queue.escalate_to].tier <= queue.tier:
             problems.append((("queues", name, "escalate_to"), "a tier escalation must go to a queue of a higher tier"))
+    first_yielding: int | None = None
     for i, rule in enumerate(policies.routing):
         unknown_queue(("routing", i, "queue"), rule.queue)
+        if rule.yields and not rule.may_yield:
+            problems.append(
+                (
+                    ("routing", i, "yields"),
+                    "a rule on customer attributes, intents, channels or languages is hard: the classifier reads "
+                    "only the text, so it cannot overrule it; drop `yields` or those conditions",
+                )
+            )
+        elif rule.yields and first_yielding is None:
+            first_yielding = i
+        elif not rule.yields and first_yielding is not None:
+            problems.append(
+                (
+                    ("routing", i, "name"),
+                    f"the hard rule {rule.name!r} comes after {policies.routing[first_yielding].name!r}, which "
+                    "yields: hard rules are tried before the classifier and every yielding rule, so list them first",
+                )
+            )
     for i, rule in enumerate(policies.priority):
         if (rule.set is None) == (rule.raise_by is None):
             problems.append((("priority", i), "a priority rule needs exactly one of `set` or `raise`"))

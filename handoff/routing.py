@@ -1,7 +1,10 @@
 """Choosing the queue and priority of a handoff from the policies: ordered rules, first match wins.
 
-When no routing rule matches, an optional topic classifier (see `handoff.classifier`) may pick the queue if it is
-confident enough; otherwise the default queue takes it. Every decision says what made it (`routed_by`).
+The queue is decided in three steps: the hard routing rules (customer attributes, intents, channels, and any rule
+not marked `yields`), then an optional queue classifier (see `handoff.classifier`) when it is at least
+`classifier.min_confidence` sure, then the rules that yield to it (`yields: true`: keywords and topics); the default
+queue takes what is left. Every decision says what made it (`routed_by`) and, when the classifier was asked, how
+sure it was (`routing_confidence`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handoff.policies import Conditions, Policies, PriorityRule, ValueRange
+from handoff.policies import Conditions, Policies, PriorityRule, RoutingRule, ValueRange
 from handoff.vocabulary import PRIORITIES
 
-# text → (queue, confidence); a topic classifier trained on past tickets or a labelled data set
-Classify = Callable[[str], tuple[str, float]]
+# text → (queue, confidence), or None when there is no classifier to ask (not trained, or nothing to learn from)
+Classify = Callable[[str], tuple[str, float] | None]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,9 @@ class Facts:
 
 @dataclass(frozen=True)
 class Route:
-    """Where a handoff goes, at what priority, and why."""
+    """Where a handoff goes, at what priority, and why: `routed_by` is "rule: NAME", "classifier" or "default";
+    `routing_confidence` and `classified_as` are the classifier's probability and queue whenever it was asked (no
+    hard rule matched), also when it was too unsure and a yielding rule or the default decided; None when not."""
 
     queue: str
     tier: int
@@ -43,6 +48,7 @@ class Route:
     routed_by: str
     priority_by: str
     routing_confidence: float | None = None
+    classified_as: str | None = None
 
 
 def fold(text: str) -> str:
@@ -91,13 +97,21 @@ def _priority(facts: Facts, folded: str, queue: str, rules: list[PriorityRule]) 
     return priority, "; ".join(reasons) or "default"
 
 
-def route(facts: Facts, policies: Policies, classify: Classify | None = None) -> Route:
-    """Pick the queue (first matching rule, else a confident classifier, else the default) and the priority.
+def _first_match(rules: list[RoutingRule], facts: Facts, folded: str, everything: str) -> RoutingRule | None:
+    """The first rule matching the handoff's text, else the first matching the customer's other words too."""
+    return next((r for r in rules if matches(r, facts, folded)), None) or next(
+        (r for r in rules if facts.context and matches(r, facts, everything)), None
+    )
 
-    The queue follows what the handoff is about: the rules are tried on its `text` first, and on the customer's
-    other words only if none matches it (a password question answered earlier does not send an app problem to
-    the account team). The priority rules read all the customer's words: "it is not working" said before the
-    handoff still makes it urgent.
+
+def route(facts: Facts, policies: Policies, classify: Classify | None = None) -> Route:
+    """Pick the queue and the priority. The queue: the first matching hard rule; else the classifier's queue if it is
+    at least `classifier.min_confidence` sure; else the first matching rule that yields to it; else the default.
+
+    The queue follows what the handoff is about: the rules of each step are tried on its `text` first, and on the
+    customer's other words only if none matches it (a password question answered earlier does not send an app
+    problem to the account team); the classifier reads the `text`. The priority rules read all the customer's
+    words: "it is not working" said before the handoff still makes it urgent.
 
     >>> from handoff.policies import load_policies
     >>> route(Facts("I was charged twice"), load_policies()).queue
@@ -107,18 +121,32 @@ def route(facts: Facts, policies: Policies, classify: Classify | None = None) ->
     ('account', 'urgent')
     >>> route(Facts("the app crashes", context="I forgot my password"), load_policies()).queue
     'technical'
+
+    The shipped keyword rules yield to a confident classifier; the customer-attribute rule does not:
+
+    >>> sure = lambda text: ("orders", 0.9)
+    >>> decided = route(Facts("a refund for my order that never came"), load_policies(), sure)
+    >>> decided.queue, decided.routed_by, decided.routing_confidence
+    ('orders', 'classifier', 0.9)
+    >>> route(Facts("a refund for my order", customer={"plan": "enterprise"}), load_policies(), sure).routed_by
+    'rule: enterprise customers'
+    >>> unsure = route(Facts("a refund for my order"), load_policies(), lambda text: ("orders", 0.3))
+    >>> unsure.queue, unsure.routed_by, unsure.routing_confidence
+    ('billing', 'rule: billing words', 0.3)
     """
     folded = fold(facts.text)
     everything = fold(f"{facts.text} {facts.context}")
-    queue, routed_by, confidence = policies.default_queue, "default", None
-    rule = next((r for r in policies.routing if matches(r, facts, folded)), None) or next(
-        (r for r in policies.routing if facts.context and matches(r, facts, everything)), None
-    )
+    queue, routed_by, confidence, classified_as = policies.default_queue, "default", None, None
+    rule = _first_match([r for r in policies.routing if not r.yields], facts, folded, everything)
+    if rule is None and classify is not None and facts.text.strip():
+        guess = classify(facts.text)
+        if guess is not None:
+            classified_as, confidence = guess
+            if classified_as in policies.queues and confidence >= policies.classifier.min_confidence:
+                queue, routed_by = classified_as, "classifier"
+    if rule is None and routed_by != "classifier":
+        rule = _first_match([r for r in policies.routing if r.yields], facts, folded, everything)
     if rule is not None:
         queue, routed_by = rule.queue, f"rule: {rule.name}"
-    elif classify is not None and facts.text.strip():
-        predicted, confidence = classify(facts.text)
-        if predicted in policies.queues and confidence >= policies.classifier.min_confidence:
-            queue, routed_by = predicted, "classifier"
     priority, priority_by = _priority(facts, everything, queue, policies.priority)
-    return Route(queue, policies.tier(queue), priority, routed_by, priority_by, confidence)
+    return Route(queue, policies.tier(queue), priority, routed_by, priority_by, confidence, classified_as)

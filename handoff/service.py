@@ -280,6 +280,7 @@ class HandoffService:
             tier=decided.tier,
             routed_by=decided.routed_by,
             routing_confidence=decided.routing_confidence,
+            **({"classified_as": decided.classified_as} if decided.classified_as is not None else {}),
             priority=decided.priority,
             priority_by=decided.priority_by,
         )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from handoff import Clock, HandoffService, Policies, SystemClock, TicketWorkflow
 from kb import KnowledgeBase
+from usecases.queue_classifier import QueueClassifier
 
 
 @dataclass
@@ -23,7 +24,12 @@ class Context:
     clock: Clock = field(default_factory=SystemClock)
     handoff: HandoffService = field(init=False)
     workflow: TicketWorkflow = field(init=False)
+    queue_classifier: QueueClassifier = field(init=False)
 
     def __post_init__(self) -> None:
-        self.handoff = HandoffService(self.policies, self.clock, embed=self.kb.embedder.embed_queries)
+        # untrained until the start-up trains it (api/main.py); until then routing goes on without it
+        self.queue_classifier = QueueClassifier(self.kb, self.policies)
+        self.handoff = HandoffService(
+            self.policies, self.clock, classify=self.queue_classifier, embed=self.kb.embedder.embed_queries
+        )
         self.workflow = TicketWorkflow(self.policies, self.clock)

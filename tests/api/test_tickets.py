@@ -65,6 +65,19 @@ def test_ticket_json_carries_priority_queue_tier_status_sla_and_history(api):
     assert ticket["history"][0]["priority_by"] == "rule: not working"
 
 
+def test_a_handoff_no_hard_rule_takes_goes_where_the_queue_classifier_trained_at_start_up_says(api):
+    classifier = api.app.state.use_cases.ctx.queue_classifier
+    assert classifier.ready  # the demo knowledge base is small: trained before the first request
+    text = "I moved house, can you send my stuff to the new place?"
+    queue, confidence = classifier(text)
+    assert queue == "orders" and confidence >= 0.5  # config/policies.yml: classifier.min_confidence
+    ticket_id, _, _ = handed_off(api, text)
+    ticket = api.get(f"/api/v1/tickets/{ticket_id}", headers=agent(api)).json()
+    assert (ticket["queue"], ticket["routed_by"]) == ("orders", "classifier")
+    assert ticket["routing_confidence"] == pytest.approx(confidence)
+    assert actions(ticket, "created")[0]["classified_as"] == "orders"
+
+
 def test_an_agent_reply_reaches_the_conversation_and_the_bot_stays_silent(api):
     ticket_id, conversation_id, customer = handed_off(api)
     aiko = agent(api)

@@ -233,3 +233,45 @@ def test_every_ticket_and_breach_needs_a_matrix_and_every_matrix_a_ticket():
         message
     )
     assert "escalation[6].name: the matrix 'default' never applies" in message
+
+
+def test_the_shipped_keyword_and_topic_rules_yield_and_the_customer_rule_is_hard():
+    routing = {rule.name: rule.yields for rule in load_policies().routing}
+    assert routing.pop("enterprise customers") is False
+    assert routing and all(routing.values()), routing
+    assert load_policies().classifier.min_confidence == 0.5
+
+
+@pytest.mark.parametrize(
+    ("rule", "condition"),
+    [
+        ("{name: enterprise, queue: vip, yields: true, customer: {plan: [enterprise]}}", "customer"),
+        ("{name: korean email, queue: general, yields: true, languages: [ko], channels: [email]}", "languages"),
+        ("{name: by mail, queue: general, yields: true, keywords: [refund], channels: [email]}", "channels"),
+        ("{name: refund intent, queue: billing, yields: true, intents: [ask_refund]}", "intents"),
+    ],
+)
+def test_a_rule_on_customer_attributes_intents_channels_or_languages_cannot_yield(rule, condition):
+    bad = SAMPLE.replace("routing:\n", f"routing:\n  - {rule}\n")
+    message = _refused(bad)
+    assert f"policies.yml line {_line_of(bad, rule)}: routing[0].yields: a rule on customer attributes" in message
+    assert "cannot overrule it; drop `yields` or those conditions" in message
+
+
+def test_a_hard_rule_after_a_yielding_one_is_refused_with_its_line():
+    bad = SAMPLE.replace("{name: money, queue: billing,", "{name: money, queue: billing, yields: true,")
+    message = _refused(bad)
+    line = _line_of(bad, "name: refund intent")
+    assert (
+        f"policies.yml line {line}: routing[4].name: the hard rule 'refund intent' comes after 'money', which yields"
+        in message
+    )
+    fixed = bad.replace("{name: billing topic, queue: billing,", "{name: billing topic, queue: billing, yields: true,")
+    fixed = fixed.replace("  - {name: refund intent, queue: billing, intents: [ask_refund]}\n", "")
+    assert [r.yields for r in parse_policies(fixed).routing] == [False, False, True, True]
+
+
+def test_min_moved_tickets_is_at_least_one():
+    assert parse_policies(SAMPLE).classifier.min_moved_tickets == 20
+    message = _refused(SAMPLE + "classifier: {min_confidence: 0.7, min_moved_tickets: 0}\n")
+    assert "classifier.min_moved_tickets: Input should be greater than or equal to 1" in message
