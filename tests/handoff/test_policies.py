@@ -235,10 +235,13 @@ def test_every_ticket_and_breach_needs_a_matrix_and_every_matrix_a_ticket():
     assert "escalation[6].name: the matrix 'default' never applies" in message
 
 
-def test_the_shipped_keyword_and_topic_rules_yield_and_the_customer_rule_is_hard():
+def test_the_shipped_topic_rules_yield_and_the_customer_and_keyword_rules_are_hard():
     routing = {rule.name: rule.yields for rule in load_policies().routing}
     assert routing.pop("enterprise customers") is False
-    assert routing and all(routing.values()), routing
+    assert {name: yields for name, yields in routing.items() if name.endswith("words")} == dict.fromkeys(
+        ["billing words", "account words", "app words", "order words"], False
+    )
+    assert all(yields for name, yields in routing.items() if name.endswith("topic")), routing
     assert load_policies().classifier.min_confidence == 0.5
 
 
