@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    webhook.redact_tokens_in_access_log()
     # The widget runs on other sites' pages; it sends its token in a header, never a cookie.
     app.add_middleware(
         CORSMiddleware,
