@@ -27,6 +27,7 @@ from api import (
     webhook,
 )
 from api.bootstrap import open_context
+from api.middleware import BodyLimit
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.scheduler import Scheduler
@@ -35,6 +36,8 @@ from handoff import Clock, HandoffService, SystemClock
 from usecases import Limits, build
 
 logger = logging.getLogger("tierzero")
+# The routes whose bodies may be larger (`Settings.max_import_body_bytes`): the bulk import, Rasa's action calls.
+LARGE_BODY_PATHS = ("/api/v1/articles/import", "/webhook")
 
 
 def _readable(errors: list[dict]) -> str:
@@ -113,6 +116,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.settings = settings
     webhook.redact_tokens_in_access_log()
+    large = (settings.max_import_body_bytes, "TIERZERO_MAX_IMPORT_BODY_BYTES")
+    app.add_middleware(
+        BodyLimit,
+        default=(settings.max_body_bytes, "TIERZERO_MAX_BODY_BYTES"),
+        limits={path: large for path in LARGE_BODY_PATHS},
+    )  # inside CORS: a browser on another site can read the 413
     # The widget runs on other sites' pages; it sends its token in a header, never a cookie.
     app.add_middleware(
         CORSMiddleware,

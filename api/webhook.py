@@ -58,6 +58,22 @@ def make_executor(cases: UseCases) -> ActionExecutor:
     return executor
 
 
+def _inflate(raw: bytes, limit: int) -> bytes:
+    """A deflated action call, refused (413) past `limit` bytes inflated, as a larger body would be."""
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(raw, limit + 1)
+    except zlib.error as error:
+        raise HTTPException(400, "the action call is not valid deflate data") from error
+    if len(inflated) > limit or inflater.unconsumed_tail:
+        raise HTTPException(
+            413, f"the action call inflates to more than {limit} bytes, the limit (TIERZERO_MAX_IMPORT_BODY_BYTES)"
+        )
+    if not inflater.eof:
+        raise HTTPException(400, "the action call is not valid deflate data (it ends early)")
+    return inflated
+
+
 @router.post("/webhook")
 async def webhook(
     request: Request,
@@ -76,10 +92,7 @@ async def webhook(
         raise HTTPException(403, f"the action webhook needs the action token Rasa was started with, in {TOKEN_HEADER}")
     raw = await request.body()
     if request.headers.get("Content-Encoding") == "deflate":
-        try:
-            raw = zlib.decompress(raw)
-        except zlib.error as error:
-            raise HTTPException(400, "the action call is not valid deflate data") from error
+        raw = _inflate(raw, settings.max_import_body_bytes)
     try:
         action_call = json.loads(raw)
     except ValueError as error:
