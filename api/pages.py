@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import gzip
 import html
+import re
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path as FilePath
+from typing import Annotated
 
 import mistune
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from api.articles import ArticleId
 from api.deps import ArticlesDep
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).parent / "static"
-WEB = Path(__file__).resolve().parent.parent / "web"
+STATIC = FilePath(__file__).parent / "static"
+WEB = FilePath(__file__).resolve().parent.parent / "web"
+# What a file of web/ may be called: a name, no folder, nothing hidden (anything else is not one of its files).
+WEB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 # escape=True: any HTML inside an article is shown as text, never run.
 render_markdown = mistune.create_markdown(escape=True, plugins=["table"])
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html"}
@@ -28,15 +33,15 @@ STAFF_PAGE_POLICY = (
 
 
 @lru_cache(maxsize=32)
-def _compressed(path: Path, mtime_ns: int) -> bytes:
+def _compressed(path: FilePath, mtime_ns: int) -> bytes:
     return gzip.compress(path.read_bytes(), 9, mtime=0)
 
 
 def _web_file(name: str, request: Request, cache_seconds: int = 300, headers: dict[str, str] | None = None):
     """A file of web/, gzipped when the browser accepts it (the widget is loaded by every page of a site)."""
     path = WEB / name
-    if path.suffix not in MEDIA_TYPES or not path.is_file():
-        raise HTTPException(404, f"no file {name!r}")
+    if not WEB_NAME.fullmatch(name) or path.suffix not in MEDIA_TYPES or not path.is_file():
+        raise HTTPException(404, f"no file {name[:100]!r}")
     headers = {"Cache-Control": f"public, max-age={cache_seconds}", "Vary": "Accept-Encoding", **(headers or {})}
     if "gzip" in request.headers.get("accept-encoding", ""):
         body = _compressed(path, path.stat().st_mtime_ns)
@@ -69,15 +74,15 @@ def kb_editor(request: Request) -> Response:
 
 
 @router.get("/web/{name}")
-def staff_asset(name: str, request: Request) -> Response:
+def staff_asset(name: Annotated[str, Path(max_length=100)], request: Request) -> Response:
     """Scripts and styles of the staff pages."""
-    if "/" in name or name.startswith(".") or name.endswith(".html"):
+    if name.endswith(".html"):
         raise HTTPException(404, f"no file {name!r}")
     return _web_file(name, request, 60)
 
 
 @router.get("/kb/{article_id}", response_class=HTMLResponse)
-def article_page(article_id: str, desk: ArticlesDep) -> HTMLResponse:
+def article_page(article_id: ArticleId, desk: ArticlesDep) -> HTMLResponse:
     """A published article as a help-center page (the link the bot gives)."""
     article = desk.published(article_id)
     title, lang, body = article.title, article.lang, render_markdown(article.body)
