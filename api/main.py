@@ -17,6 +17,7 @@ from api import (
     analytics,
     articles,
     conversations,
+    docs,
     errors,
     gaps,
     incidents,
@@ -31,6 +32,7 @@ from api.middleware import BodyLimit
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.scheduler import Scheduler
+from api.security import SecurityHeaders
 from api.settings import Settings
 from handoff import Clock, HandoffService, SystemClock
 from usecases import Limits, build
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="0.1.0",
         summary="A self-hosted tier-0 support assistant: answers from the knowledge base, hands off to tier 1.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves /docs and /redoc from packaged files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     webhook.redact_tokens_in_access_log()
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         max_age=600,
     )
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, a 413 or a CORS preflight too
     errors.install(app)
 
     @app.exception_handler(RequestValidationError)
@@ -154,7 +159,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         }
 
     registry = app.state.metrics = analytics.instrument(app)  # /metrics: HTTP counters, database figures at start-up
-    for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
+    for module in (
+        conversations,
+        tickets,
+        queues,
+        incidents,
+        articles,
+        suggestions,
+        webhook,
+        analytics,
+        gaps,
+        pages,
+        docs,
+    ):
         app.include_router(module.router)
     app.include_router(conversations.form_router)
     return app

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from api.articles import ArticleId
 from api.deps import ArticlesDep
+from api.security import csp_hash, policy
 
 router = APIRouter(include_in_schema=False)
 STATIC = FilePath(__file__).parent / "static"
@@ -25,16 +26,50 @@ WEB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 # escape=True: any HTML inside an article is shown as text, never run.
 render_markdown = mistune.create_markdown(escape=True, plugins=["table"])
 MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html"}
-# The staff pages load only their own scripts and styles and talk only to this API.
-STAFF_PAGE_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+
+def _widget_style_hash() -> str:
+    """The CSP hash of the `<style>` the widget puts in its shadow root (its `STYLE`, a plain template literal): a
+    page that allows it, and scripts from this API, runs the widget without allowing any other inline style."""
+    found = re.search(r"const STYLE = `([^`]*)`;", (WEB / "widget.js").read_text(encoding="utf-8"))
+    if not found or "\\" in found.group(1) or "${" in found.group(1):
+        raise RuntimeError("web/widget.js: STYLE must stay a template literal without escapes or ${...}")
+    return csp_hash(found.group(1))
+
+
+# What each page may load (Content-Security-Policy): exactly what it uses, from this API only, no inline script.
+# The pages may be framed only by this site's own pages (clickjacking); the staff pages by none at all.
+# The widget (/widget.js) is the one thing other sites load: served to any origin (CORS, CORP), it needs its own
+# style allowed on the page that embeds it, as the demo page does (`WIDGET_STYLE_HASH`).
+WIDGET_STYLE_HASH = _widget_style_hash()
+DEMO_PAGE_POLICY = policy(
+    script_src="'self'",
+    style_src=f"'self' {WIDGET_STYLE_HASH}",
+    img_src="'self' data:",
+    connect_src="'self'",
+    form_action="'self'",
+    frame_ancestors="'self'",
 )
+STAFF_PAGE_POLICY = policy(
+    script_src="'self'",
+    style_src="'self'",
+    img_src="'self' data:",
+    connect_src="'self'",
+    form_action="'self'",
+    frame_ancestors="'none'",
+)
+ARTICLE_PAGE_POLICY = policy(style_src="'self'", img_src="'self' data:", frame_ancestors="'self'")
 
 
 @lru_cache(maxsize=32)
 def _compressed(path: FilePath, mtime_ns: int) -> bytes:
     return gzip.compress(path.read_bytes(), 9, mtime=0)
+
+
+def gzipped(path: FilePath, media_type: str, headers: dict[str, str]) -> Response:
+    """A file gzipped (once for each version of it)."""
+    body = _compressed(path, path.stat().st_mtime_ns)
+    return Response(body, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
 
 
 def _web_file(name: str, request: Request, cache_seconds: int = 300, headers: dict[str, str] | None = None):
@@ -44,21 +79,23 @@ def _web_file(name: str, request: Request, cache_seconds: int = 300, headers: di
         raise HTTPException(404, f"no file {name[:100]!r}")
     headers = {"Cache-Control": f"public, max-age={cache_seconds}", "Vary": "Accept-Encoding", **(headers or {})}
     if "gzip" in request.headers.get("accept-encoding", ""):
-        body = _compressed(path, path.stat().st_mtime_ns)
-        return Response(body, media_type=MEDIA_TYPES[path.suffix], headers={**headers, "Content-Encoding": "gzip"})
+        return gzipped(path, MEDIA_TYPES[path.suffix], headers)
     return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=headers)
 
 
 @router.get("/")
 def demo_page() -> FileResponse:
     """A demo shop page that embeds the widget with one script tag, as a customer's site would."""
-    return FileResponse(STATIC / "index.html", media_type="text/html")
+    return FileResponse(
+        STATIC / "index.html", media_type="text/html", headers={"Content-Security-Policy": DEMO_PAGE_POLICY}
+    )
 
 
 @router.get("/widget.js")
 def widget(request: Request) -> Response:
     """The chat widget: `<script src="http://HOST:PORT/widget.js" data-lang="ja"></script>` on any site."""
-    return _web_file("widget.js", request, headers={"Access-Control-Allow-Origin": "*"})
+    anywhere = {"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
+    return _web_file("widget.js", request, headers=anywhere)
 
 
 @router.get("/console")
@@ -90,8 +127,8 @@ def article_page(article_id: ArticleId, desk: ArticlesDep) -> HTMLResponse:
 <html lang="{html.escape(lang)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)} · Help center</title>
-<style>body{{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1f2328}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3rem .6rem}}</style>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/web/article.css">
 </head><body><main><p><a href="/">Help center</a></p><article><h1>{html.escape(title)}</h1>{body}</article></main>
 </body></html>"""
-    return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"})
+    return HTMLResponse(page, headers={"Content-Security-Policy": ARTICLE_PAGE_POLICY})

@@ -55,6 +55,7 @@ ROUTES: dict[str, Row] = {
     "GET /openapi.json": Row(PUBLIC),
     "GET /docs": Row(PUBLIC),
     "GET /docs/oauth2-redirect": Row(PUBLIC),
+    "GET /docs/assets/{name}": Row(PUBLIC),
     "GET /redoc": Row(PUBLIC),
     "POST /webhook": Row(RASA, {"next_action": "action_listen", "tracker": {}, "domain": {}}),
     # the customer's side
