@@ -209,7 +209,7 @@ def world(shared_client) -> World:
         credentials={
             "nobody": {},
             # a non-ASCII action token once made the webhook fail with 500 instead of refusing it
-            "unknown token": {"headers": {"Authorization": "Bearer tz_ag_not-a-token", ACTION: "not-the-action-tøken"}},
+            "unknown token": {"headers": {"Authorization": "Bearer tz_ag_not-a-token", ACTION: "not-tøken".encode()}},
             "expired agent": _bearer(expired),
             "revoked agent": _bearer(revoked),
             "own customer": {"headers": own_customer},
