@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,6 +19,8 @@ from usecases.articles import ArticleFilter, ArticleView, ImportResult, Revision
 MAX_IMPORT_FILES = 500
 MAX_IMPORT_FILE_CHARS = 5_000_000
 EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+# Article ids are slugs of at most 120 characters (kb.articles.Slug).
+ArticleId = Annotated[str, Path(max_length=120, description="The article's id (a slug).")]
 
 router = APIRouter(prefix="/api/v1", tags=["editor"])
 
@@ -96,36 +98,36 @@ def post_article(body: ArticleCreate, desk: ArticlesDep, staff: EditorDep) -> Ar
 
 
 @router.get("/articles/{article_id}", response_model=ArticleView)
-def get_article(article_id: str, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
+def get_article(article_id: ArticleId, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
     return desk.get(article_id)
 
 
 @router.get("/articles/{article_id}/revisions", response_model=list[RevisionView])
-def get_revisions(article_id: str, desk: ArticlesDep, staff: EditorDep) -> list[RevisionView]:
+def get_revisions(article_id: ArticleId, desk: ArticlesDep, staff: EditorDep) -> list[RevisionView]:
     """Who changed the article, when, and what: one entry per version."""
     return desk.revisions(article_id)
 
 
 @router.patch("/articles/{article_id}", response_model=ArticleView)
-def patch_article(article_id: str, body: ArticleUpdate, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
+def patch_article(article_id: ArticleId, body: ArticleUpdate, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
     """Edit some fields; a published article is answerable in its new form as soon as this returns."""
     return desk.edit(article_id, body, staff.name)
 
 
 @router.post("/articles/{article_id}/publish", response_model=ArticleView)
-def publish_article(article_id: str, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
+def publish_article(article_id: ArticleId, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
     """Publish: the bot can answer from the article as soon as this returns."""
     return desk.publish(article_id, staff.name)
 
 
 @router.post("/articles/{article_id}/archive", response_model=ArticleView)
-def archive_article(article_id: str, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
+def archive_article(article_id: ArticleId, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
     """Archive: the bot stops answering from the article at once; it stays readable here."""
     return desk.archive(article_id, staff.name)
 
 
 @router.post("/articles/{article_id}/unpublish", response_model=ArticleView)
-def unpublish_article(article_id: str, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
+def unpublish_article(article_id: ArticleId, desk: ArticlesDep, staff: EditorDep) -> ArticleView:
     """Back to draft: the bot stops answering from the article until it is published again."""
     return desk.unpublish(article_id, staff.name)
 

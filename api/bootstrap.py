@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import create_tables, make_engine, session_factory
+from api.files import private_dir, private_sqlite, private_tree
 from api.settings import Settings
 from handoff import Clock, SystemClock, load_policies
 from kb import KnowledgeBase, load_embedder
@@ -35,8 +36,10 @@ def load_demo_kb(sessions: Callable[[], Session], folder: Path) -> int:
 
 
 def open_database(settings: Settings) -> sessionmaker[Session]:
-    """The database's sessions, its tables created (or brought up to date) first."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """The database's sessions, its tables created (or brought up to date) first; the data folder and a SQLite
+    database owner-only (api/files.py)."""
+    private_dir(settings.data_dir)
+    private_sqlite(settings.db_url)
     engine = make_engine(settings.db_url, settings.sqlite_synchronous)
     create_tables(engine)
     return session_factory(engine)
@@ -50,6 +53,7 @@ def open_stores(settings: Settings) -> tuple[sessionmaker[Session], KnowledgeBas
         if count:
             logger.info("loaded %d demo articles from %s", count, settings.demo_kb_dir)
     embedder = load_embedder(settings.embedding_model, settings.embedding_threads)
+    private_tree(settings.index_dir)  # one an older release saved readable; each save writes it owner-only
     kb = KnowledgeBase(sessions, embedder, settings.index_dir)
     changed = kb.sync()
     logger.info(

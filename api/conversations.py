@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
@@ -34,6 +34,8 @@ from usecases import form
 from usecases.texts import LANGUAGE_NAMES
 from usecases.views import Reply
 
+# Conversation ids are 32 hex digits (the column holds 40): a longer one is refused before anything looks it up.
+ConversationId = Annotated[str, Path(max_length=40, description="The conversation's id.")]
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 form_router = APIRouter(prefix="/api/v1", tags=["customer"])
 
@@ -80,7 +82,11 @@ def get_languages() -> list[LanguageOut]:
 
 @router.post("/{conversation_id}/messages", response_model=MessagesOut)
 async def post_message(
-    conversation_id: str, body: MessageIn, conversations: ConversationsDep, token: CustomerToken, address: AddressDep
+    conversation_id: ConversationId,
+    body: MessageIn,
+    conversations: ConversationsDep,
+    token: CustomerToken,
+    address: AddressDep,
 ) -> MessagesOut:
     """Send the customer's message. It is stored before anything else, so nothing is lost if the bot fails.
 
@@ -92,7 +98,7 @@ async def post_message(
 
 @router.get("/{conversation_id}", response_model=ConversationOut)
 def get_conversation_view(
-    conversation_id: str, conversations: ConversationsDep, token: CustomerToken
+    conversation_id: ConversationId, conversations: ConversationsDep, token: CustomerToken
 ) -> ConversationOut:
     """The conversation so far: every message, who is talking (bot or agent), and the ticket's status."""
     view = conversations.view(conversation_id, token)
@@ -116,7 +122,7 @@ def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
 
 @router.get("/{conversation_id}/events", response_class=StreamingResponse)
 async def conversation_events(
-    conversation_id: str,
+    conversation_id: ConversationId,
     request: Request,
     conversations: ConversationsDep,
     token: CustomerToken,
@@ -160,7 +166,11 @@ async def conversation_events(
 
 @router.post("/{conversation_id}/handoff", response_model=MessagesOut)
 def hand_off_conversation(
-    conversation_id: str, body: HandoffIn, conversations: ConversationsDep, token: CustomerToken, address: AddressDep
+    conversation_id: ConversationId,
+    body: HandoffIn,
+    conversations: ConversationsDep,
+    token: CustomerToken,
+    address: AddressDep,
 ) -> MessagesOut:
     """Hand the conversation to a person with the customer's details: the form the API offers when the bot is
     unavailable, open to any client. Makes one ticket, routed, prioritised and with its SLA clock running, exactly as

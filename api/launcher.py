@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from api.files import PRIVATE_UMASK, open_log, private_dir
 from api.rasa_model import ensure_model, rasa_environment
 from api.settings import ROOT, Settings
 
@@ -166,11 +167,16 @@ class System:
             _wait(url, what, self.processes[name], self.log_dir / f"{name}.log", timeout)
 
     def launch(self, name: str) -> None:
-        """Start one process without waiting for it to answer (its log: `log_dir`/<name>.log, appended to)."""
+        """Start one process without waiting for it to answer (its log: `log_dir`/<name>.log, appended to, owner-only).
+
+        The process runs with the umask `PRIVATE_UMASK`: what it creates (databases, Rasa's tracker store, the index)
+        is its owner's only (api/files.py)."""
         self._check_port(name)
         command, env = self._command(name)
-        with (self.log_dir / f"{name}.log").open("ab") as log:  # the process writes to its own copy
-            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open_log(self.log_dir / f"{name}.log") as log:  # the process writes to its own copy
+            self.processes[name] = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, umask=PRIVATE_UMASK
+            )
 
     def _check_port(self, name: str) -> None:
         if name == "api":
@@ -267,8 +273,8 @@ def start(settings: Settings, log_dir: Path | None = None, timeout: float = 180)
     """Train the Rasa model if its inputs changed, start the API and Rasa, and wait until both answer."""
     rasa_bin = find_rasa()
     model = ensure_model(rasa_bin)
-    log_dir = log_dir or settings.data_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # Rasa creates its tracker store there
+    log_dir = private_dir(log_dir or settings.data_dir / "logs")
     system = System(settings=settings, rasa_bin=rasa_bin, model=model, log_dir=log_dir)
     if settings.action_token:
         system.action_token = settings.action_token

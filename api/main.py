@@ -17,6 +17,7 @@ from api import (
     analytics,
     articles,
     conversations,
+    docs,
     errors,
     gaps,
     incidents,
@@ -27,9 +28,11 @@ from api import (
     webhook,
 )
 from api.bootstrap import open_context
+from api.middleware import BodyLimit
 from api.notifier import Notifier
 from api.rasa_client import RasaClient
 from api.scheduler import Scheduler
+from api.security import SecurityHeaders
 from api.settings import Settings
 from handoff import Clock, HandoffService, SystemClock
 from usecases import Limits, build
@@ -38,6 +41,8 @@ from usecases.customers import CustomerTokenKeys
 from usecases.queue_classifier import QueueClassifier
 
 logger = logging.getLogger("tierzero")
+# The routes whose bodies may be larger (`Settings.max_import_body_bytes`): the bulk import, Rasa's action calls.
+LARGE_BODY_PATHS = ("/api/v1/articles/import", "/webhook")
 
 
 def _readable(errors: list[dict]) -> str:
@@ -141,8 +146,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         version="0.1.0",
         summary="A self-hosted tier-0 support assistant: answers from the knowledge base, hands off to tier 1.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves /docs and /redoc from packaged files, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
+    webhook.redact_tokens_in_access_log()
+    large = (settings.max_import_body_bytes, "TIERZERO_MAX_IMPORT_BODY_BYTES")
+    app.add_middleware(
+        BodyLimit,
+        default=(settings.max_body_bytes, "TIERZERO_MAX_BODY_BYTES"),
+        limits={path: large for path in LARGE_BODY_PATHS},
+    )  # inside CORS: a browser on another site can read the 413
     # The widget runs on other sites' pages; it sends its token in a header, never a cookie.
     app.add_middleware(
         CORSMiddleware,
@@ -151,6 +165,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         max_age=600,
     )
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, a 413 or a CORS preflight too
     errors.install(app)
 
     @app.exception_handler(RequestValidationError)
@@ -175,7 +190,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         }
 
     registry = app.state.metrics = analytics.instrument(app)  # /metrics: HTTP counters, database figures at start-up
-    for module in (conversations, tickets, queues, incidents, articles, suggestions, webhook, analytics, gaps, pages):
+    for module in (
+        conversations,
+        tickets,
+        queues,
+        incidents,
+        articles,
+        suggestions,
+        webhook,
+        analytics,
+        gaps,
+        pages,
+        docs,
+    ):
         app.include_router(module.router)
     app.include_router(conversations.form_router)
     return app

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     demo_kb_dir: Path = ROOT / "kb" / "demo"
     load_demo_kb: bool = True
     max_message_chars: int = Field(default=2000, ge=1)
+    # The largest request body, in bytes (api/middleware.py): past it a request gets 413 before its body is read
+    # (Content-Length) or as soon as what it streams passes it. 1 MiB is far above any message, ticket or article.
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    # The same for the article import (many files in one request; the editor sends a whole folder) and for Rasa's
+    # action calls (a long conversation's events): 32 MiB. The action webhook reads nothing before its token.
+    max_import_body_bytes: int = Field(default=32 << 20, ge=1024)
     policies_file: Path = ROOT / "config" / "policies.yml"
     scheduler_interval_seconds: float = Field(default=15.0, gt=0)
     webhook_interval_seconds: float = Field(default=1.0, gt=0)  # how often due webhook deliveries are sent

@@ -26,6 +26,10 @@ IMPORT_SUFFIXES = (".md", ".markdown", ".csv", ".json")
 LIST_FIELDS = ("questions", "tags")
 CSV_FIELDS = ("id", "lang", "title", "body", "questions", "tags", "topic", "product", "group", "status")
 CSV_LIST_SEPARATOR = "|"
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): an export writes such a cell
+# with a "'" before it, so a spreadsheet shows it as text (OWASP's advice), and an import takes that "'" off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_QUOTE = "'"
 
 
 class ArticleImportError(ValueError):
@@ -101,6 +105,30 @@ def _split_list(cell: str) -> list[str]:
     return [*items, "".join(current)]
 
 
+def _is_formula_like(cell: str) -> bool:
+    """Whether a cell, past any quotes "'" before it, starts like a formula."""
+    return cell.lstrip(FORMULA_QUOTE).startswith(FORMULA_STARTS)
+
+
+def neutralise_cell(cell: str) -> str:
+    r"""A cell a spreadsheet shows as text, never runs: "'" before one that starts like a formula (also one that is
+    already quoted that way, so that `unquote_cell` gives every cell back as it was).
+
+    >>> [neutralise_cell(c) for c in ("=1+2", "-5 days", "@SUM(A1)", "\tx", "plain", "'=x", "'plain", "")]
+    ["'=1+2", "'-5 days", "'@SUM(A1)", "'\tx", 'plain', "''=x", "'plain", '']
+    """
+    return FORMULA_QUOTE + cell if _is_formula_like(cell) else cell
+
+
+def unquote_cell(cell: str) -> str:
+    """The cell `neutralise_cell` was given: one "'" off a cell that, past it, starts like a formula.
+
+    >>> [unquote_cell(c) for c in ("'=1+2", "''=x", "'plain", "=1+2")]
+    ['=1+2', "'=x", "'plain", '=1+2']
+    """
+    return cell[1:] if cell.startswith(FORMULA_QUOTE) and _is_formula_like(cell) else cell
+
+
 def _join_list(items: list[str]) -> str:
     return CSV_LIST_SEPARATOR.join(item.replace("\\", "\\\\").replace("|", "\\|") for item in items)
 
@@ -119,7 +147,7 @@ def parse_csv_text(source: str, text: str, default_status: str = "published") ->
             line = reader.line_num
             if None in row:
                 raise ArticleImportError(f"{source}:{line}: more cells than the header has columns")
-            fields: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+            fields: dict[str, Any] = {k: unquote_cell(v) for k, v in row.items() if v not in (None, "")}
             for name in LIST_FIELDS:
                 if name in fields:
                     fields[name] = [part.strip() for part in _split_list(fields[name]) if part.strip()]
@@ -328,12 +356,13 @@ def export_json(articles: Iterable[Article]) -> str:
 
 
 def export_csv(articles: Iterable[Article]) -> str:
-    """A CSV document that `parse_csv_text` imports back (questions and tags joined by '|', a '|' in one escaped)."""
+    """A CSV document that `parse_csv_text` imports back (questions and tags joined by '|', a '|' in one escaped),
+    safe to open in a spreadsheet: no cell runs as a formula (`neutralise_cell`)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for record in export_records(articles):
         for name in LIST_FIELDS:
             record[name] = _join_list(record[name])
-        writer.writerow({k: "" if v is None else v for k, v in record.items()})
+        writer.writerow({k: "" if v is None else neutralise_cell(str(v)) for k, v in record.items()})
     return buffer.getvalue()

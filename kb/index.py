@@ -168,9 +168,10 @@ class VectorIndex:
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = folder.with_name(folder.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+        staging.mkdir(mode=0o700)  # owner-only, as everything in the data folder: it holds the articles' text
         with self._lock:
             faiss.write_index(self._faiss, str(staging / "vectors.faiss"))
+            os.chmod(staging / "vectors.faiss", 0o600)
             meta = {
                 "format": FORMAT_VERSION,
                 "model": self.model,
@@ -186,7 +187,9 @@ class VectorIndex:
                     for pid, p in self.passages.items()
                 },
             }
-        (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        meta_file = os.open(staging / "meta.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(meta_file, "w", encoding="utf-8") as out:
+            out.write(json.dumps(meta, ensure_ascii=False))
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():

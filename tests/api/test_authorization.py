@@ -31,6 +31,7 @@ STAFF = "any staff token"
 AGENT = "agents and admins"
 EDITOR = "editors and admins"
 RASA = "Rasa, with the action token"
+ACTION = "X-TierZero-Action-Token"  # the header Rasa sends it in (bot/endpoints.yml)
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ ROUTES: dict[str, Row] = {
     "GET /openapi.json": Row(PUBLIC),
     "GET /docs": Row(PUBLIC),
     "GET /docs/oauth2-redirect": Row(PUBLIC),
+    "GET /docs/assets/{name}": Row(PUBLIC),
     "GET /redoc": Row(PUBLIC),
     "POST /webhook": Row(RASA, {"next_action": "action_listen", "tracker": {}, "domain": {}}),
     # the customer's side
@@ -207,7 +209,7 @@ def world(shared_client) -> World:
         credentials={
             "nobody": {},
             # a non-ASCII action token once made the webhook fail with 500 instead of refusing it
-            "unknown token": {**_bearer("tz_ag_not-a-token"), "params": {"token": "not-the-action-tøken"}},
+            "unknown token": {"headers": {"Authorization": "Bearer tz_ag_not-a-token", ACTION: "not-tøken".encode()}},
             "expired agent": _bearer(expired),
             "revoked agent": _bearer(revoked),
             "own customer": {"headers": own_customer},
@@ -215,7 +217,7 @@ def world(shared_client) -> World:
             "agent": _bearer(_staff_token(client, "agent", "Aiko")),
             "editor": _bearer(_staff_token(client, "editor", "Ren")),
             "admin": _bearer(_staff_token(client, "admin", "Sora")),
-            "rasa": {"params": {"token": "secret"}},  # the app's action token
+            "rasa": {"headers": {ACTION: "secret"}},  # the app's action token
         },
         other_conversation_id=other_conversation,
         other_ticket_id=other_ticket,

@@ -25,7 +25,7 @@ def run_action(client, conversation_id: str, name: str, slots: dict, text: str =
         },
         "domain": {"responses": {}, "forms": {"handoff_form": {"required_slots": [f.slot for f in form.CHAT_FIELDS]}}},
     }
-    answer = client.post("/webhook?token=secret", json=call)
+    answer = client.post("/webhook", json=call, headers={"X-TierZero-Action-Token": "secret"})
     assert answer.status_code == 200, answer.text
     return answer.json()["responses"]
 

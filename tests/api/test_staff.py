@@ -1,4 +1,8 @@
+import logging
+
 import pytest
+
+from api import webhook
 
 
 def test_staff_endpoints_need_the_right_role(client, staff_token):
@@ -61,6 +65,27 @@ def test_article_pages_show_html_as_text(client, staff_token):
     assert client.get("/kb/nope").status_code == 404
 
 
-def test_the_action_webhook_needs_its_token(client):
+def test_the_action_webhook_needs_its_token_in_a_header(client):
     assert client.post("/webhook", json={}).status_code == 403
-    assert client.post("/webhook?token=secret", content=b"nope").status_code == 400
+    wrong = client.post("/webhook", json={}, headers={"X-TierZero-Action-Token": "not-secret"})
+    assert wrong.status_code == 403 and "X-TierZero-Action-Token" in wrong.json()["detail"]
+    assert client.post("/webhook", content=b"nope", headers={"X-TierZero-Action-Token": "secret"}).status_code == 400
+
+
+def test_an_action_token_in_the_url_is_refused_and_says_to_use_the_header(client):
+    """Rasa's `token:` puts it in the query, where access logs keep it: an old endpoints.yml fails loudly."""
+    for token in ("secret", "wrong"):
+        refused = client.post(f"/webhook?token={token}", json={}, headers={"X-TierZero-Action-Token": "secret"})
+        assert refused.status_code == 403
+        assert "X-TierZero-Action-Token header, never in the URL" in refused.json()["detail"]
+
+
+def test_a_token_in_a_url_never_reaches_the_access_log():
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', ("127.0.0.1:5", "POST",
+        "/webhook?a=1&token=s3cret&b=2", "1.1", 403), None,
+    )  # fmt: skip
+    assert webhook.RedactQueryTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "POST /webhook?a=1&token=[redacted]&b=2 HTTP/1.1" 403'
+    webhook.redact_tokens_in_access_log()
+    assert any(isinstance(f, webhook.RedactQueryTokens) for f in logging.getLogger("uvicorn.access").filters)

@@ -61,6 +61,11 @@ def new_page(browser):
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.js_errors = errors
+        # what a page's Content-Security-Policy blocked (Chromium says so on the console): a page must need nothing
+        # its policy leaves out
+        blocked: list[str] = []
+        page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
+        page.csp_violations = blocked
         return page
 
     yield make

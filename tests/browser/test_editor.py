@@ -39,6 +39,7 @@ def test_an_article_published_in_the_editor_answers_the_next_customer(system, ne
     Widget(customer, system.api_url).open().say("Can you gift wrap my order?")
     expect(customer.locator("a.card").last).to_contain_text("Do you offer gift wrapping?")
     screenshot(customer, "widget-new-article")
+    assert editor.csp_violations == [] and customer.csp_violations == []
 
 
 def test_markup_in_an_article_is_shown_as_text_everywhere(system, new_page):
@@ -70,7 +71,9 @@ def test_markup_in_an_article_is_shown_as_text_everywhere(system, new_page):
     public = new_page()
     public.goto(f"{system.api_url}/kb/parcel-lockers-en")
     expect(public.get_by_role("heading", level=1)).to_have_text(f"Parcel lockers {XSS}")
+    assert public.evaluate("getComputedStyle(document.body).maxWidth") == "704px"  # web/article.css, 44rem
     screenshot(public, "article-page-markup-as-text")
+    assert public.csp_violations == []
 
     for page in (editor, customer, public):
         assert page.locator("img").count() == 0

@@ -36,7 +36,7 @@ def test_a_question_is_answered_with_an_article_card_using_only_the_keyboard(sys
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog", name="Support")).to_be_hidden()
     expect(launcher).to_be_focused()
-    assert page.js_errors == []
+    assert page.js_errors == [] and page.csp_violations == []  # the demo page's policy allows the widget's style
 
 
 def test_the_language_comes_from_the_browser_and_can_be_switched(system, new_page):

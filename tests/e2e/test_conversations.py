@@ -1,6 +1,8 @@
 """Whole conversations through the real Rasa server, the custom actions and the API."""
 
 import json
+import stat
+import time
 from pathlib import Path
 
 import httpx
@@ -174,3 +176,31 @@ def test_the_servers_run_numerical_libraries_on_one_thread_and_rasa_keeps_its_tr
     assert b"TF_INTRA_OP_PARALLELISM_THREADS=1" in Path(f"/proc/{system.processes['rasa'].pid}/environ").read_bytes()
     Chat(system, "en").say("How do I reset my password?")
     assert "Tracker store with type" not in (system.log_dir / "rasa.log").read_text()  # Rasa's silent fallback
+
+
+def test_rasa_reaches_the_actions_with_the_token_in_a_header_that_no_log_holds(system):
+    chat = Chat(system, "en")
+    assert "Forgot password" in chat.texts(chat.say("I forgot my password"))  # answered by the custom actions
+    logs = {path.name: path.read_text(errors="replace") for path in system.log_dir.glob("*.log")}
+    assert '"POST /webhook HTTP/1.1" 200' in logs["api.log"]
+    for name, text in logs.items():
+        assert system.action_token not in text and "?token=" not in text and "&token=" not in text, name
+
+
+def test_the_data_folder_databases_and_logs_are_the_owners_only(system):
+    Chat(system, "en").say("How do I reset my password?")
+    data, logs = system.settings.data_dir, system.log_dir
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700 and stat.S_IMODE(logs.stat().st_mode) == 0o700
+    files = [*data.glob("*.db*"), *logs.glob("*.log"), *(data / "index").glob("*")]
+    assert {"rasa-tracker.db", "api.log", "rasa.log"} <= {path.name for path in files}  # Rasa's own files too
+    assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {path.name: 0o600 for path in files}
+
+
+def test_the_running_api_refuses_a_large_body_at_once(system):
+    url = f"{system.api_url}/api/v1/conversations"
+    for body in (b"x" * (10 << 20), (b"x" * 65536 for _ in range(160))):  # 10 MiB, with a length, then chunked
+        began = time.monotonic()
+        refused = httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+        assert refused.status_code == 413 and "TIERZERO_MAX_BODY_BYTES" in refused.json()["detail"]
+        assert time.monotonic() - began < 5
+    assert httpx.get(f"{system.api_url}/healthz").status_code == 200

