@@ -122,17 +122,23 @@ def route(facts: Facts, policies: Policies, classify: Classify | None = None) ->
     >>> route(Facts("the app crashes", context="I forgot my password"), load_policies()).queue
     'technical'
 
-    The shipped keyword rules yield to a confident classifier; the customer-attribute rule does not:
+    A rule that yields (the shipped topic rules) gives way to a confident classifier; a hard one (the shipped
+    customer-attribute and keyword rules) does not:
 
+    >>> shipped = load_policies()
+    >>> yielding = shipped.model_copy(update={"routing": [
+    ...     r.model_copy(update={"yields": True}) if r.name == "billing words" else r for r in shipped.routing]})
     >>> sure = lambda text: ("orders", 0.9)
-    >>> decided = route(Facts("a refund for my order that never came"), load_policies(), sure)
+    >>> decided = route(Facts("I want a refund"), yielding, sure)
     >>> decided.queue, decided.routed_by, decided.routing_confidence
     ('orders', 'classifier', 0.9)
-    >>> route(Facts("a refund for my order", customer={"plan": "enterprise"}), load_policies(), sure).routed_by
-    'rule: enterprise customers'
-    >>> unsure = route(Facts("a refund for my order"), load_policies(), lambda text: ("orders", 0.3))
+    >>> unsure = route(Facts("I want a refund"), yielding, lambda text: ("orders", 0.3))
     >>> unsure.queue, unsure.routed_by, unsure.routing_confidence
     ('billing', 'rule: billing words', 0.3)
+    >>> route(Facts("I want a refund"), shipped, sure).routed_by
+    'rule: billing words'
+    >>> route(Facts("a refund for my order", customer={"plan": "enterprise"}), load_policies(), sure).routed_by
+    'rule: enterprise customers'
     """
     folded = fold(facts.text)
     everything = fold(f"{facts.text} {facts.context}")
