@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import EditorDep
-from api.deps import ArticlesDep
+from api.deps import ArticleId, ArticlesDep
 from kb.articles import ArticleCreate, ArticleStatus, ArticleUpdate
 from kb.lang import Lang
 from usecases.articles import ArticleFilter, ArticleView, ImportResult, RevisionView, SearchExplanation
@@ -20,8 +20,6 @@ MAX_IMPORT_FILES = 500
 MAX_IMPORT_FILE_CHARS = 5_000_000
 EXPORT_MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 # Article ids are slugs of at most 120 characters (kb.articles.Slug).
-ArticleId = Annotated[str, Path(max_length=120, description="The article's id (a slug).")]
-
 router = APIRouter(prefix="/api/v1", tags=["editor"])
 
 

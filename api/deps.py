@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from prometheus_client import CollectorRegistry
 from rasa_sdk.executor import ActionExecutor
 
@@ -102,3 +102,4 @@ AddressDep = Annotated[str, Depends(client_address)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ExecutorDep = Annotated[ActionExecutor, Depends(_executor)]
 MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
+ArticleId = Annotated[str, Path(max_length=120, description="The article's id (a slug).")]

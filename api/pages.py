@@ -14,8 +14,7 @@ import mistune
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from api.articles import ArticleId
-from api.deps import ArticlesDep, CustomersDep
+from api.deps import ArticleId, ArticlesDep, CustomersDep
 from api.security import csp_hash, policy
 from usecases.customers import DEMO_CUSTOMER
 
