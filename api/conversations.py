@@ -35,7 +35,9 @@ from usecases.texts import LANGUAGE_NAMES
 from usecases.views import Reply
 
 # Conversation ids are 32 hex digits (the column holds 40): a longer one is refused before anything looks it up.
-ConversationId = Annotated[str, Path(max_length=40, description="The conversation's id.")]
+ConversationId = Annotated[
+    str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$", description="The conversation's id (letters and digits).")
+]
 router = APIRouter(prefix="/api/v1/conversations", tags=["customer"])
 form_router = APIRouter(prefix="/api/v1", tags=["customer"])
 

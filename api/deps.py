@@ -102,4 +102,7 @@ AddressDep = Annotated[str, Depends(client_address)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ExecutorDep = Annotated[ActionExecutor, Depends(_executor)]
 MetricsDep = Annotated[CollectorRegistry, Depends(_metrics)]
-ArticleId = Annotated[str, Path(max_length=120, description="The article's id (a slug).")]
+# No control characters (PostgreSQL refuses a NUL in a text value: a 500 otherwise).
+ArticleId = Annotated[
+    str, Path(max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$", description="The article's id (a slug).")
+]

@@ -38,7 +38,12 @@ def test_the_data_folder_the_database_and_the_index_are_the_owners_only(data_dir
     os.chmod(data_dir / "tierzero.db", 0o644)
     assert mode(data_dir / "index" / "meta.json") == 0o644
 
-    settings = Settings(data_dir=data_dir, rasa_url=f"http://127.0.0.1:{free_port()}", action_token="secret")
+    settings = Settings(  # SQLite's files on disk, even on the PostgreSQL pass
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'tierzero.db'}",
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        action_token="secret",
+    )
     with TestClient(create_app(settings)) as client:
         assert mode(data_dir) == 0o700
         files = modes(data_dir)
